@@ -1,0 +1,122 @@
+"""Training callbacks: TensorBoard scalars and sample grids, checkpoints, divergence guard."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgen import figures
+from kgen.errors import TrainingDiverged
+
+
+def _float(x) -> float:
+    return float(np.asarray(x))
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stops at the first non-finite loss term, before the epoch's checkpoint is written.
+
+    Checked every `every` steps and at each epoch end (a NaN weight keeps the loss NaN, so a
+    sparse check still catches it before anything is saved), to avoid a host sync each step.
+    """
+
+    def __init__(self, every: int, checkpoints):
+        super().__init__()
+        self.every, self.checkpoints, self.epoch = max(1, every), checkpoints, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def _check(self, logs, where):
+        bad = {k: v for k, v in (logs or {}).items() if not math.isfinite(_float(v))}
+        if bad:
+            last = self.checkpoints.latest()
+            raise TrainingDiverged(
+                f"non-finite loss {bad} at {where}. Training stopped; the last good checkpoint is "
+                f"{last if last else '(none yet)'}. Try a lower --optimizer.learning_rate, "
+                "--optimizer.clipnorm=1.0, or --train.mixed_precision=off."
+            )
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (batch + 1) % self.every == 0:
+            self._check(logs, f"epoch {self.epoch + 1}, step {batch + 1}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check(logs, f"the end of epoch {epoch + 1}")
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    def __init__(self, checkpoints, steps_per_epoch: int):
+        super().__init__()
+        self.checkpoints, self.steps = checkpoints, steps_per_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.checkpoints.save(self.model, epoch + 1, (epoch + 1) * self.steps)
+
+
+class TensorBoardLogger(keras.callbacks.Callback):
+    """Writes to `run_dir/train` and `run_dir/validation`:
+
+    - `step/<term>`: each loss term, averaged over the last `every` steps;
+    - `epoch/<term>`: epoch means, train and validation under the same tag so they overlay;
+    - `learning_rate/<optimizer>` for every optimizer;
+    - `samples`: a grid from fixed latent noise at the end of every epoch (also saved as PNG);
+    - `recipe`: the resolved recipe as text, at the start.
+    """
+
+    def __init__(self, run_dir: Path, fixed_noise, rows: int, every: int, steps_per_epoch: int, recipe_text: str):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.fixed_noise, self.rows, self.every, self.steps = fixed_noise, rows, max(1, every), steps_per_epoch
+        self.recipe_text = recipe_text
+        self.train_writer = tf.summary.create_file_writer(str(self.run_dir / "train"))
+        self.val_writer = tf.summary.create_file_writer(str(self.run_dir / "validation"))
+        self.epoch, self.last_batch, self.last_means = 0, 0, {}
+
+    def on_train_begin(self, logs=None):
+        with self.train_writer.as_default():
+            tf.summary.text("recipe", "```\n" + self.recipe_text + "\n```", step=0)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch, self.last_batch, self.last_means = epoch, 0, {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        k = batch + 1
+        if k % self.every and k != self.steps:
+            return
+        # Trackers hold the running mean since the epoch began; k*m_k - j*m_j over k - j is the
+        # mean of exactly the steps since the last write, without an extra tensor per step.
+        step = self.epoch * self.steps + k
+        with self.train_writer.as_default():
+            for name, value in (logs or {}).items():
+                m = _float(value)
+                j, mj = self.last_batch, self.last_means.get(name, 0.0)
+                tf.summary.scalar(f"step/{name}", (k * m - j * mj) / (k - j), step=step)
+                self.last_means[name] = m
+            for name, opt in self.model.optimizers().items():
+                tf.summary.scalar(f"learning_rate/{name}", _float(opt.learning_rate), step=step)
+        self.last_batch = k
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = epoch + 1
+        logs = logs or {}
+        with self.train_writer.as_default():
+            for name, value in logs.items():
+                if not name.startswith("val_"):
+                    tf.summary.scalar(f"epoch/{name}", _float(value), step=step)
+            picture = self.sample_grid()
+            tf.summary.image("samples", picture[None], step=step)
+        with self.val_writer.as_default():
+            for name, value in logs.items():
+                if name.startswith("val_"):
+                    tf.summary.scalar(f"epoch/{name[4:]}", _float(value), step=step)
+        figures.save_png(self.run_dir / "samples" / f"epoch_{step:04d}.png", picture)
+        self.train_writer.flush()
+        self.val_writer.flush()
+
+    def sample_grid(self) -> np.ndarray:
+        return figures.grid(self.model.generate(self.fixed_noise).numpy(), self.rows)

@@ -1,0 +1,36 @@
+"""SavedModel export: endpoints callable from plain TensorFlow, no kgen or keras import needed.
+
+    m = tf.saved_model.load("saved_models/mnist_vae")
+    images = m.sample(num_samples=tf.constant(16), seed=tf.constant(0))  # float32 [16, H, W, C]
+
+Every model exports `sample(num_samples, seed)` (images in [0, 1], stateless random ops, so the
+same seed gives the same images) and `generate(z)`; VAEs add `encode(images)` -> (mean,
+log_variance) and `decode(z)`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import keras
+
+
+def export(model, path: str | Path) -> Path:
+    path = Path(path)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for name, (fn, signature) in model.endpoints().items():
+        archive.add_endpoint(name, fn, input_signature=signature)
+    # Write beside the target, then swap, so a failed export never leaves half a model behind.
+    tmp = path.with_name(path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    archive.write_out(str(tmp), verbose=False)
+    old = path.with_name(path.name + ".old")
+    if path.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        path.rename(old)
+    tmp.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
+    return path

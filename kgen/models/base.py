@@ -1,0 +1,109 @@
+"""What the runner, the callbacks, the checkpoints and the export need from every kgen model."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def replica_context():
+    """(number of replicas, this replica's index); (1, 0) outside tf.distribute."""
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None:  # cross-replica context
+        return 1, 0
+    return ctx.num_replicas_in_sync, ctx.replica_id_in_sync_group
+
+
+def global_normal(local_batch, shape, seed_generator, dtype="float32"):
+    """N(0, I) noise [local_batch, *shape] that does not depend on the number of replicas.
+
+    Every replica draws the noise of the whole global batch from the same (mirrored) seed state
+    and keeps its own slice; MirroredStrategy splits each global batch into contiguous slices in
+    replica order, so example i meets the same noise on 1 device or on 8.
+    """
+    n, i = replica_context()
+    eps = keras.random.normal((local_batch * n, *shape), seed=seed_generator, dtype=dtype)
+    return eps if n == 1 else eps[i * local_batch : (i + 1) * local_batch]
+
+
+def global_uniform(local_batch, shape, seed_generator, minval=0.0, maxval=1.0, dtype="float32"):
+    """Uniform noise with the same replica-count invariance as `global_normal`."""
+    n, i = replica_context()
+    u = keras.random.uniform((local_batch * n, *shape), minval, maxval, seed=seed_generator, dtype=dtype)
+    return u if n == 1 else u[i * local_batch : (i + 1) * local_batch]
+
+
+def average(per_example, local_batch):
+    """Sum over the local batch divided by the global batch: the per-replica share of the mean.
+
+    The optimizer sums gradients over replicas, so each replica must divide by the global batch.
+    """
+    n, _ = replica_context()
+    return tf.nn.compute_average_loss(per_example, global_batch_size=local_batch * n)
+
+
+class GenerativeModel(keras.Model):
+    """Base of every kgen model. Subclasses own `train_step` and declare:
+
+    - `image_shape`, `latent_shape`: tuples.
+    - `optimizers()`: name -> optimizer, for learning-rate logging and checkpoints.
+    - `prior_noise(n, seed)`: stateless latent noise for fixed sample grids and `sample`.
+    - `generate(z)`: latent batch -> images in [0, 1].
+    - `endpoints()`: name -> (function, input signature) for the SavedModel.
+    - `figures(images, labels)`: name -> uint8 [H, W, C] pictures drawn after training.
+    """
+
+    image_shape: tuple = ()
+    latent_shape: tuple = ()
+    network_names: tuple = ()
+
+    def networks(self) -> dict:
+        """name -> keras.Model of every sub-network, for summaries and parameter counts."""
+        return {n: getattr(self, n) for n in self.network_names}
+
+    def optimizers(self) -> dict:
+        return {"optimizer": self.optimizer}
+
+    def build_optimizers(self) -> None:
+        """Creates optimizer slots now so that a checkpoint can be restored before the first step."""
+        for name, opt in self.optimizers().items():
+            opt.build(self.trainable_variables_for(name))
+
+    def trainable_variables_for(self, optimizer_name: str) -> list:
+        return self.trainable_variables
+
+    def prior_noise(self, n, seed):
+        seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+        return tf.random.stateless_normal(tf.concat([[n], self.latent_shape], 0), seed=seed)
+
+    def generate(self, z):
+        raise NotImplementedError
+
+    def sample(self, num_samples, seed):
+        """Images in [0, 1], a pure function of (num_samples, seed)."""
+        return self.generate(self.prior_noise(num_samples, seed))
+
+    def endpoints(self) -> dict:
+        def sample(num_samples, seed):
+            return self.sample(num_samples, seed)
+
+        def generate(z):
+            return self.generate(z)
+
+        return {
+            "sample": (sample, [tf.TensorSpec([], tf.int32, "num_samples"), tf.TensorSpec([], tf.int32, "seed")]),
+            "generate": (generate, [tf.TensorSpec([None, *self.latent_shape], tf.float32, "z")]),
+        }
+
+    def figures(self, images: np.ndarray, labels: np.ndarray) -> dict:
+        return {}
+
+    def state_variables(self) -> list:
+        """Everything a checkpoint must hold: weights, statistics, seed states, optimizer slots."""
+        out, seen = [], set()
+        for v in list(self.variables) + [v for o in self.optimizers().values() for v in o.variables]:
+            if id(v) not in seen:
+                seen.add(id(v))
+                out.append(v)
+        return out
