@@ -155,7 +155,7 @@ def run(recipe: Recipe, resume_dir: Path | None = None, callbacks=(), export_mod
     history = {}
     if initial_epoch < t.epochs:
         h = model.fit(train_ds, epochs=t.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
-                      validation_data=test_ds, callbacks=cbs, verbose=t.verbose)
+                      validation_data=test_ds, callbacks=cbs, verbose=t.verbose, shuffle=False)
         history = h.history
     elapsed = time.time() - start
 

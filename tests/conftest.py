@@ -1,0 +1,51 @@
+"""Test set-up: two logical CPU devices (for the MirroredStrategy test) and tiny recipes."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["KERAS_BACKEND"] = "tensorflow"
+
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+_cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+from kgen import config as config_lib  # noqa: E402
+from kgen.config import Data, Optimizer, Recipe, Train  # noqa: E402
+from kgen.models.vae import VAEConfig  # noqa: E402
+from kgen.networks.conv import ConvNet, DeconvNet  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_vae_recipe(tmp_path: Path, **overrides) -> Recipe:
+    """The MNIST VAE's shape with 8 filters, on 256 bundled digits: a few seconds an epoch."""
+    recipe = Recipe(
+        name="tiny_vae",
+        model=VAEConfig(
+            latent_dim=2,
+            encoder=ConvNet(filters=(8, 8), strides=(2, 2), padding="valid"),
+            decoder=DeconvNet(start_shape=(7, 7, 4), filters=(8, 8), strides=(2, 2)),
+        ),
+        data=Data(name="mnist_sample", limit=256),
+        optimizer=Optimizer(learning_rate=1e-3),
+        train=Train(epochs=2, batch_size=32, log_every_steps=2, grid_rows=2, verbose=0,
+                    logdir=str(tmp_path / "logs"), export_dir=str(tmp_path / "saved_models")),
+    )
+    return config_lib.apply_overrides(recipe, overrides) if overrides else recipe
+
+
+def run_python(code: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Runs `code` in a fresh interpreter (for process-wide TF settings, kills and import checks)."""
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=full_env, timeout=timeout, cwd=ROOT)
+
+
+@pytest.fixture
+def tiny_recipe(tmp_path):
+    return tiny_vae_recipe(tmp_path)
