@@ -1,0 +1,164 @@
+"""End to end on tiny recipes: TensorBoard content, files written, checkpoints, resume, NaN."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kgen import train
+from kgen.checkpoint import Checkpointer
+from kgen.errors import CheckpointError, TrainingDiverged
+
+from conftest import ROOT, tiny_vae_recipe
+
+
+def event_tags(directory):
+    tags = {}
+    for path in directory.glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for v in event.summary.value:
+                tags.setdefault(v.tag, []).append(event.step)
+    return tags
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("run")
+    recipe = tiny_vae_recipe(tmp, **{"train.steps_per_epoch": "4"})
+    return recipe, train.run(recipe)
+
+
+def test_tensorboard_has_every_loss_term_lr_grid_and_recipe(finished_run):
+    recipe, result = finished_run
+    tags = event_tags(result.run_dir / "train")
+    for term in ("loss", "reconstruction", "kl", "log_qz_x", "log_pz"):
+        assert tags[f"step/{term}"] == [2, 4, 6, 8]  # every 2 steps, 4 steps an epoch
+        assert tags[f"epoch/{term}"] == [1, 2]
+    assert tags["learning_rate/optimizer"] == [2, 4, 6, 8]
+    assert tags["samples"] == [1, 2]
+    assert "recipe" in tags and "latent_scatter" in tags and "latent_manifold" in tags
+    val = event_tags(result.run_dir / "validation")
+    assert val["epoch/loss"] == [1, 2] and "epoch/val_loss" not in val
+
+
+def test_step_scalars_are_window_means_of_the_epoch_mean(finished_run):
+    _, result = finished_run
+    step_values = {}
+    for path in (result.run_dir / "train").glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for v in event.summary.value:
+                if v.tag in ("step/loss", "epoch/loss"):
+                    step_values[(v.tag, event.step)] = float(tf.make_ndarray(v.tensor))
+    # the epoch mean of 4 steps is the mean of the two 2-step windows
+    for epoch in (1, 2):
+        windows = [step_values[("step/loss", 4 * (epoch - 1) + k)] for k in (2, 4)]
+        assert np.mean(windows) == pytest.approx(step_values[("epoch/loss", epoch)], rel=1e-4)
+
+
+def test_run_directory_contents(finished_run):
+    recipe, result = finished_run
+    info = json.loads((result.run_dir / "config.json").read_text())
+    assert info["recipe"]["model"]["encoder"]["filters"] == [8, 8]
+    assert info["seed"] == 0 and info["versions"]["tensorflow"] == tf.__version__
+    assert info["parameters"]["encoder"]["total"] > 0
+    for name in ("samples.png", "posterior_samples.png", "prior_samples.png", "reconstructions.png",
+                 "latent_scatter.png", "latent_manifold.png", "samples/epoch_0002.png"):
+        assert (result.run_dir / name).stat().st_size > 100, name
+    assert sorted(p.name for p in (result.run_dir / "checkpoints").glob("*.npz")) == ["ckpt-0001.npz", "ckpt-0002.npz"]
+    assert (result.export_dir / "saved_model.pb").exists()
+
+
+def test_checkpoint_round_trip_and_mismatch(finished_run, tmp_path):
+    recipe, result = finished_run
+    ckpt = Checkpointer(result.run_dir / "checkpoints")
+    fresh = train.build_model(recipe, (28, 28, 1))
+    meta = ckpt.restore(fresh)
+    assert meta["epoch"] == 2 and meta["step"] == 8
+    for a, b in zip(fresh.state_variables(), result.model.state_variables()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert int(fresh.optimizer.iterations.numpy()) == 8
+    other = tiny_vae_recipe(tmp_path, **{"model.encoder.filters": "4,4"})
+    with pytest.raises(CheckpointError, match="architecture changed"):
+        ckpt.restore(train.build_model(other, (28, 28, 1)))
+
+
+def test_nan_loss_stops_with_a_clear_message(tmp_path):
+    recipe = tiny_vae_recipe(tmp_path, **{"optimizer.name": "sgd", "optimizer.learning_rate": "1e9",
+                                          "train.steps_per_epoch": "6"})
+    with pytest.raises(TrainingDiverged, match="non-finite loss .* lower --optimizer.learning_rate"):
+        train.run(recipe)
+    run_dir = next((tmp_path / "logs" / "tiny_vae").iterdir())
+    assert not list(run_dir.glob("checkpoints/*.npz"))  # a diverged epoch is never saved
+
+
+def test_divergence_in_epoch_two_keeps_epoch_one(tmp_path):
+    import keras
+
+    class Poison(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                w = self.model.decoder.layers[0].kernel
+                w.assign(np.full(w.shape, np.nan, np.float32))
+
+    recipe = tiny_vae_recipe(tmp_path, **{"train.steps_per_epoch": "4"})
+    with pytest.raises(TrainingDiverged, match="ckpt-0001.npz"):
+        train.run(recipe, callbacks=[Poison()])
+    run_dir = next((tmp_path / "logs" / "tiny_vae").iterdir())
+    assert [p.name for p in run_dir.glob("checkpoints/*.npz")] == ["ckpt-0001.npz"]
+    restored = train.build_model(recipe, (28, 28, 1))
+    Checkpointer(run_dir / "checkpoints").restore(restored)
+    assert all(np.isfinite(v.numpy()).all() for v in restored.trainable_variables)
+
+
+KILL_AND_RESUME = textwrap.dedent('''
+    import os, sys, keras
+    sys.path.insert(0, "tests")
+    from pathlib import Path
+    from conftest import tiny_vae_recipe
+    from kgen import train
+    tmp = Path(sys.argv[1]); mode = sys.argv[2]
+    recipe = tiny_vae_recipe(tmp, **{"train.steps_per_epoch": "3", "deterministic": "true",
+                                     "train.epochs": "3", "model.encoder.dropout": "0.2"})
+
+    class Kill(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                os._exit(9)  # a crash right after the first epoch's checkpoint
+
+    if mode == "kill":
+        train.run(recipe, callbacks=[Kill()], export_model=False)
+    elif mode == "resume":
+        run_dir = train.latest_run_dir(recipe)
+        train.run(recipe, resume_dir=run_dir, export_model=False)
+    else:
+        train.run(recipe, export_model=False)
+''')
+
+
+def test_killed_run_resumes_to_the_same_weights(tmp_path):
+    def go(where, mode):
+        return subprocess.run([sys.executable, "-c", KILL_AND_RESUME, str(where), mode], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+    killed = go(tmp_path / "a", "kill")
+    assert killed.returncode == 9, killed.stderr[-2000:]
+    run_dir = next((tmp_path / "a" / "logs" / "tiny_vae").iterdir())
+    assert [p.name for p in (run_dir / "checkpoints").glob("*.npz")] == ["ckpt-0001.npz"]
+    resumed = go(tmp_path / "a", "resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resumed" in resumed.stdout and "from epoch 1" in resumed.stdout
+    straight = go(tmp_path / "b", "straight")
+    assert straight.returncode == 0, straight.stderr[-2000:]
+    a = np.load(run_dir / "checkpoints" / "ckpt-0003.npz")
+    b_dir = next((tmp_path / "b" / "logs" / "tiny_vae").iterdir())
+    b = np.load(b_dir / "checkpoints" / "ckpt-0003.npz")
+    keys = [k for k in a.files if k != "meta"]
+    assert len(keys) > 10
+    for k in keys:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
