@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from kgen.config import ConfigError, Recipe
 from kgen.optim import loss_scaled, make_optimizer
 
 
 def build(recipe: Recipe, image_shape: tuple):
-    from kgen.models import vae
+    from kgen.models import gan, vae
 
     kind = type(recipe.model)
     mp, jit = recipe.train.mixed_precision, recipe.train.jit_compile
     if kind is vae.VAEConfig:
         model = vae.build(recipe.model, image_shape, recipe.seed)
         model.compile(optimizer=loss_scaled(make_optimizer(recipe.optimizer, "adam"), mp), jit_compile=jit)
+        return model
+    if kind is gan.GANConfig:
+        model = gan.build(recipe.model, image_shape, recipe.data.scale, recipe.seed)
+        d_cfg = recipe.optimizer
+        if recipe.model.d_learning_rate:
+            d_cfg = dataclasses.replace(d_cfg, learning_rate=recipe.model.d_learning_rate)
+        model.compile(
+            g_optimizer=loss_scaled(make_optimizer(recipe.optimizer, "g_optimizer"), mp),
+            d_optimizer=loss_scaled(make_optimizer(d_cfg, "d_optimizer"), mp),
+            jit_compile=jit,
+        )
         return model
     raise ConfigError(f"no model family for {kind.__name__}")
