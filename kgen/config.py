@@ -31,6 +31,7 @@ class Data:
     path: str = ""
     limit: int = 0  # keep the first N training images (after a seeded shuffle for folders); 0 = all
     image_size: int = 28
+    crop: int = 0  # image folders: central square crop in pixels before resizing; 0 = largest
     channels: int = 1
     # unit: pixels in [0, 1] (Bernoulli decoders); symmetric: [-1, 1] (tanh generators, DDPM)
     scale: str = choices("unit", "symmetric")

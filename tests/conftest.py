@@ -49,3 +49,25 @@ def run_python(code: str, env: dict | None = None, timeout: int = 300) -> subpro
 @pytest.fixture
 def tiny_recipe(tmp_path):
     return tiny_vae_recipe(tmp_path)
+
+
+def tiny_gan_recipe(tmp_path: Path, **overrides) -> Recipe:
+    """The MNIST DCGAN's shape with a few filters and no dropout (dropout noise is per replica)."""
+    from kgen.models.gan import GANConfig
+
+    recipe = Recipe(
+        name="tiny_gan",
+        model=GANConfig(
+            latent_dim=8,
+            generator=DeconvNet(start_shape=(7, 7, 8), filters=(8, 4), kernel_size=5, strides=(1, 2),
+                                out_kernel_size=5, out_strides=2, activation="leaky_relu",
+                                norm="batch", use_bias=False, out_activation="tanh"),
+            discriminator=ConvNet(filters=(4, 8), kernel_size=5, strides=(2, 2), padding="same",
+                                  activation="leaky_relu"),
+        ),
+        data=Data(name="mnist_sample", limit=256, scale="symmetric"),
+        optimizer=Optimizer(learning_rate=2e-4, beta_1=0.5),
+        train=Train(epochs=2, batch_size=32, log_every_steps=2, grid_rows=2, verbose=0,
+                    logdir=str(tmp_path / "logs"), export_dir=str(tmp_path / "saved_models")),
+    )
+    return config_lib.apply_overrides(recipe, overrides) if overrides else recipe
