@@ -1,0 +1,92 @@
+"""Image folders made by the tests: nested jpg/png, a corrupt file, a non-image file."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kgen import cli, data, models
+from kgen.config import Data
+from kgen.data import images
+from kgen.errors import DataError
+from kgen.recipes import celeba_gan, celeba_mlp_gan
+
+
+def make_folder(root, n=24, size=(218, 178)):
+    rng = np.random.default_rng(0)
+    (root / "a" / "b").mkdir(parents=True)
+    for i in range(n):
+        sub = root if i % 3 == 0 else root / "a" if i % 3 == 1 else root / "a" / "b"
+        pixels = np.full((*size, 3), 40, np.uint8)
+        # a bright square in the centre: the part the centre crop must keep
+        h, w = size
+        pixels[h // 2 - 20 : h // 2 + 20, w // 2 - 20 : w // 2 + 20] = 220
+        pixels += rng.integers(0, 10, pixels.shape, dtype=np.uint8)
+        Image.fromarray(pixels).save(sub / f"{i:03d}.{'png' if i % 2 else 'jpg'}")
+    (root / "a" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (root / "list_attr_celeba.txt").write_text("not an image")
+    return root
+
+
+def test_folder_loads_crops_and_skips_bad_files(tmp_path, capsys):
+    folder = make_folder(tmp_path / "faces")
+    cfg = Data(name="image_folder", path=str(folder), image_size=32, channels=3, scale="symmetric")
+    bundle = data.load(cfg, seed=0)
+    out = capsys.readouterr().out
+    assert "skipped 1 unreadable image file(s)" in out and "broken.jpg" in out
+    assert bundle.num_train + len(bundle.test_images) == 24  # 25 image files, one corrupt
+    assert bundle.train_images.shape[1:] == (32, 32, 3) and bundle.train_images.dtype == np.uint8
+    centre = bundle.train_images[:, 12:20, 12:20].mean()
+    corner = bundle.train_images[:, :3, :3].mean()
+    assert centre > 180 and corner < 70  # the centre square survived cropping, background at the edges
+    assert "1 unreadable skipped" in bundle.origin
+
+
+def test_limit_tops_up_past_bad_files_and_shuffles_with_seed(tmp_path):
+    folder = make_folder(tmp_path / "faces")
+    cfg = Data(name="image_folder", path=str(folder), image_size=16, channels=3, limit=20)
+    a, b = data.load(cfg, seed=0), data.load(cfg, seed=0)
+    assert a.num_train == 20  # the corrupt file was replaced by another one
+    assert np.array_equal(a.train_images, b.train_images)
+
+
+def test_empty_and_missing_folders_explain_the_fix(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "readme.txt").write_text("x")
+    with pytest.raises(DataError, match=r"no \.jpg/\.jpeg/\.png images found .*1 other files.*img_align_celeba"):
+        data.load(Data(name="image_folder", path=str(tmp_path / "empty")))
+    with pytest.raises(DataError, match="no --data.path was given.*--data.path=/path/to/img_align_celeba"):
+        data.load(Data(name="image_folder"))
+    with pytest.raises(DataError, match="not a folder"):
+        data.load(Data(name="image_folder", path=str(tmp_path / "nowhere")))
+
+
+def test_tfds_celeb_a_failure_is_explained(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(tfds, "load", offline)
+    with pytest.raises(DataError, match="'celeb_a' could not be loaded .*no network.*manual_dir"):
+        data.load(Data(name="celeb_a", image_size=64, channels=3))
+
+
+def test_celeba_gan_without_data_exits_with_help(capsys, tmp_path):
+    code = cli.main(celeba_gan.RECIPE, [f"--train.logdir={tmp_path}"])
+    assert code == 1
+    assert "img_align_celeba" in capsys.readouterr().err
+
+
+def test_celeba_mlp_gan_trains_a_step_at_full_size(tmp_path):
+    """The 200M-parameter generator of Figure 7 at 256x256x3 builds and trains on CPU."""
+    import tensorflow as tf
+
+    folder = make_folder(tmp_path / "faces", n=6)
+    recipe, _, _ = cli.resolve(celeba_mlp_gan.RECIPE, [f"--data.path={folder}", "--train.batch_size=4"])
+    bundle = data.load(recipe.data)
+    assert bundle.train_images.shape[1:] == (256, 256, 3)
+    model = models.build(recipe, (256, 256, 3))
+    ds = data.train_dataset(bundle, recipe.data, 4, 0, 0, 1, 1)
+    logs = model.fit(ds, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False).history
+    assert all(np.isfinite(v[0]) for v in logs.values())
+    assert model.generate(tf.zeros([1, 200])).shape == (1, 256, 256, 3)
