@@ -162,3 +162,27 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     assert len(keys) > 10
     for k in keys:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_cli_resume_extends_the_latest_run(tmp_path, capsys):
+    from kgen import cli
+
+    recipe = tiny_vae_recipe(tmp_path, **{"train.steps_per_epoch": "2", "train.epochs": "1"})
+    logdir = f"--train.logdir={tmp_path / 'logs'}"
+    assert cli.main(recipe, []) == 0
+    run_dir = next((tmp_path / "logs" / "tiny_vae").iterdir())
+    # the saved recipe is replayed (the 3-filter encoder below would not fit the checkpoint if it
+    # were used), then the user's new value for the number of epochs applies
+    changed = tiny_vae_recipe(tmp_path, **{"model.encoder.filters": "3,3"})
+    assert cli.main(changed, ["--resume", logdir, "--train.epochs=2"]) == 0
+    out = capsys.readouterr().out
+    assert f"resumed {run_dir} from epoch 1" in out and "trained 1 epoch(s)" in out
+    assert sorted(p.name for p in (run_dir / "checkpoints").glob("*.npz")) == ["ckpt-0001.npz", "ckpt-0002.npz"]
+    assert json.loads((run_dir / "config.json").read_text())["recipe"]["train"]["epochs"] == 2
+
+
+def test_cli_resume_without_a_run_says_so(tmp_path, capsys):
+    from kgen import cli
+
+    assert cli.main(tiny_vae_recipe(tmp_path), ["--resume"]) == 2
+    assert "no run of tiny_vae with a checkpoint" in capsys.readouterr().err
