@@ -71,3 +71,15 @@ def tiny_gan_recipe(tmp_path: Path, **overrides) -> Recipe:
                     logdir=str(tmp_path / "logs"), export_dir=str(tmp_path / "saved_models")),
     )
     return config_lib.apply_overrides(recipe, overrides) if overrides else recipe
+
+
+_MIRRORED = []
+
+
+@pytest.fixture
+def mirrored():
+    """One MirroredStrategy over the two logical CPUs for the whole session: collective-op keys
+    are allocated per strategy, and two strategies in one process can collide on them."""
+    if not _MIRRORED:
+        _MIRRORED.append(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+    return _MIRRORED[0]

@@ -68,13 +68,13 @@ def test_discriminator_learns_and_reports_probabilities(tmp_path):
     assert 0 <= later["d_fake"][0] <= 1 and 0 <= later["d_real"][0] <= 1
 
 
-def test_mirrored_gan_step_equals_single_device(tmp_path):
+def test_mirrored_gan_step_equals_single_device(tmp_path, mirrored):
     recipe = tiny_gan_recipe(tmp_path)
     x, y = batch(16)
     ref = models.build(recipe, (28, 28, 1))
     weights = ref.get_weights()
     results = []
-    for strategy in (tf.distribute.get_strategy(), tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])):
+    for strategy in (tf.distribute.get_strategy(), mirrored):
         with strategy.scope():
             m = models.build(recipe, (28, 28, 1))
             m.build_optimizers()
