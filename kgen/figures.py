@@ -29,14 +29,36 @@ def manifold_latents(n: int) -> np.ndarray:
     return np.array([[x, y] for y in reversed(q) for x in q], np.float32)
 
 
-def latent_scatter(means: np.ndarray, labels: np.ndarray, title: str = "test set, posterior means") -> np.ndarray:
-    """A scatter of 2-D codes coloured by label, rendered to uint8 RGB."""
+def interpolate(z0: np.ndarray, z1: np.ndarray, steps: int, kind: str = "linear") -> np.ndarray:
+    """[steps, d] points from z0 to z1: straight, or along the great circle (slerp, White 2016),
+    which keeps the norm typical of a Gaussian prior instead of cutting through its low-norm centre."""
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    if kind == "linear":
+        return ((1 - t) * z0 + t * z1).astype(np.float32)
+    cos = np.dot(z0, z1) / max(np.linalg.norm(z0) * np.linalg.norm(z1), 1e-12)
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if omega < 1e-6:
+        return ((1 - t) * z0 + t * z1).astype(np.float32)
+    return ((np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)).astype(np.float32)
+
+
+def latent_scatter(means: np.ndarray, labels: np.ndarray, title: str = "test set, posterior means",
+                   prior_means: np.ndarray | None = None, prior_scales: np.ndarray | None = None) -> np.ndarray:
+    """A scatter of 2-D codes coloured by label, with the prior's components (means and 2-sigma
+    ellipses) drawn over it when given; rendered to uint8 RGB."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 5), dpi=100)
     points = ax.scatter(means[:, 0], means[:, 1], c=labels, cmap="tab10", s=3, vmin=-0.5, vmax=9.5)
     fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
+    if prior_means is not None:
+        from matplotlib.patches import Ellipse
+
+        for mu, sd in zip(prior_means, prior_scales):
+            ax.add_patch(Ellipse(mu, 4 * sd[0], 4 * sd[1], fill=False, color="black", lw=1, ls="--"))
+        ax.scatter(prior_means[:, 0], prior_means[:, 1], marker="x", c="black", s=40, label="prior components")
+        ax.legend(loc="upper right")
     ax.set_xlabel("z[0]")
     ax.set_ylabel("z[1]")
     ax.set_title(title)

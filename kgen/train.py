@@ -168,6 +168,16 @@ def run(recipe: Recipe, resume_dir: Path | None = None, callbacks=(), export_mod
             written[name] = run_dir / f"{name}.png"
         final = logger.sample_grid()
         figures.save_png(run_dir / "samples.png", final)
+    metrics = model.final_metrics(images, bundle.test_labels, getattr(recipe.model, "iwae_samples", 0),
+                                  getattr(recipe.model, "eval_images", 0))
+    if metrics:
+        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        with logger.train_writer.as_default():
+            for name, value in metrics.items():
+                if isinstance(value, float):
+                    tf.summary.scalar(f"eval/{name}", value, step=t.epochs)
+        print("kgen: test-set likelihood: " + ", ".join(
+            f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float)) + f"  ({run_dir / 'metrics.json'})")
     logger.train_writer.flush()
     export_dir = export(model, Path(t.export_dir) / recipe.name) if export_model else None
     print(f"kgen: trained {t.epochs - initial_epoch} epoch(s) in {elapsed:.1f} s")

@@ -30,6 +30,8 @@ def tiny_vae_recipe(tmp_path: Path, **overrides) -> Recipe:
             latent_dim=2,
             encoder=ConvNet(filters=(8, 8), strides=(2, 2), padding="valid"),
             decoder=DeconvNet(start_shape=(7, 7, 4), filters=(8, 8), strides=(2, 2)),
+            iwae_samples=8,
+            eval_images=16,
         ),
         data=Data(name="mnist_sample", limit=256),
         optimizer=Optimizer(learning_rate=1e-3),

@@ -58,7 +58,7 @@ def test_analytic_kl_option(tmp_path):
     x = tf.random.stateless_uniform([4, 28, 28, 1], seed=[1, 1])
     t = model.terms(x, training=False)
     mean, log_var = model.encode(x)
-    np.testing.assert_allclose(t["kl"], losses.gaussian_kl_standard_normal(mean, log_var), rtol=1e-6)
+    np.testing.assert_allclose(t["kl"], losses.gaussian_kl_standard_normal(mean, log_var), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(t["loss"], t["reconstruction"] + 0.5 * t["kl"], rtol=1e-6)
 
 

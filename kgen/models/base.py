@@ -99,6 +99,10 @@ class GenerativeModel(keras.Model):
     def figures(self, images: np.ndarray, labels: np.ndarray) -> dict:
         return {}
 
+    def final_metrics(self, images: np.ndarray, labels: np.ndarray, k: int, n: int) -> dict:
+        """Test-set numbers computed once after training (e.g. likelihood bounds)."""
+        return {}
+
     def state_variables(self) -> list:
         """Everything a checkpoint must hold: weights, statistics, seed states, optimizer slots."""
         out, seen = [], set()

@@ -8,8 +8,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgen import figures, losses
+from kgen import figures
 from kgen.config import choices
+from kgen.errors import ConfigError
+from kgen.layers.priors import make_prior, tfd
 from kgen.models.base import GenerativeModel, average, global_normal
 from kgen.networks.conv import ConvNet, DeconvNet, conv_net, deconv_net
 
@@ -19,49 +21,71 @@ class VAEConfig:
     latent_dim: int = 2
     encoder: ConvNet = field(default_factory=ConvNet)
     decoder: DeconvNet = field(default_factory=DeconvNet)
-    prior: str = choices("normal")
+    prior: str = choices("normal", "mixture")
+    prior_components: int = 2  # mixture only
+    prior_trainable: bool = True  # mixture only: learn means, scales and weights
+    likelihood: str = choices("bernoulli", "gaussian")
+    likelihood_scale: float = 0.0  # gaussian only: fixed sigma, or 0 to learn it
     beta: float = 1.0  # weight of the KL term; 1 is the ELBO
+    kl_warmup_steps: int = 0  # beta rises linearly from 0 over this many steps (Bowman et al. 2016)
     # mc: the single-sample estimate log q(z|x) - log p(z) the seed's code uses; analytic: the
     # closed form, lower variance, only for the standard normal prior.
     kl: str = choices("mc", "analytic")
+    # test-set likelihood after training: the ELBO and the IWAE bound with this many samples
+    iwae_samples: int = 1000
+    eval_images: int = 1000  # 0 = no likelihood evaluation
 
 
 @keras.saving.register_keras_serializable(package="kgen")
 class VAE(GenerativeModel):
-    """A VAE: encoder -> q(z|x) = N(mu, diag exp(log_var)), z by reparameterisation, decoder ->
-    Bernoulli logits over pixels; trained on the single-sample negative ELBO
+    """A VAE whose probabilistic parts are tfp.distributions: encoder -> posterior
+    q(z|x) = N(mu, diag exp(log_var)), z by reparameterisation, decoder -> p(x|z) (Bernoulli on
+    logits, or Gaussian with a fixed or learned scale), prior p(z) (standard normal, or a mixture
+    of K Gaussians). Trained on the single-sample negative ELBO
 
         L(x) = -log p(x|z) + beta * [log q(z|x) - log p(z)],   z ~ q(z|x)
 
     whose three log terms are the "reconstruction", "KL" and "prior" terms of the seed
-    (004 section 3.1.1) and are logged separately.
+    (004 section 3.1.1) and are logged separately. With a mixture prior the KL has no closed form,
+    so the bracket is its one-sample Monte Carlo estimate (unbiased); with the standard normal
+    prior `kl="analytic"` uses the closed form instead.
 
     Args:
         encoder: image -> [B, 2 * latent_dim] (mean then log-variance).
-        decoder: [B, latent_dim] -> logits [B, H, W, C].
-        beta: weight of the KL term.
+        decoder: [B, latent_dim] -> [B, H, W, C] (logits, or the Gaussian mean).
+        prior: a layer with `distribution()`: StandardNormalPrior or MixturePrior.
+        likelihood: "bernoulli" or "gaussian".
+        likelihood_scale: the Gaussian's sigma; 0 learns it.
+        beta, kl_warmup_steps: KL weight and its linear warm-up.
         kl: "mc" or "analytic".
         seed: seed of the reparameterisation noise.
 
     Example:
         >>> enc = conv_net(ConvNet(filters=(8,), strides=(2,)), (8, 8, 1), 4, "encoder")
         >>> dec = deconv_net(DeconvNet((4, 4, 4), (8,), strides=(2,)), 2, 1, "decoder")
-        >>> vae = VAE(enc, dec); vae.compile(optimizer="adam")
+        >>> vae = VAE(enc, dec, StandardNormalPrior(2)); vae.compile(optimizer="adam")
 
     References:
         Kingma and Welling, Auto-Encoding Variational Bayes, ICLR 2014.
-        Seed 004 (Junnuthula 2023), section 3.1.1 and Figure 3.
+        Burda, Grosse and Salakhutdinov, Importance Weighted Autoencoders, ICLR 2016 (the bound).
+        Seed 004 (Junnuthula 2023), sections 1.2, 3.1.1 and 3.2.2.
     """
 
     network_names = ("encoder", "decoder")
 
-    def __init__(self, encoder, decoder, beta=1.0, kl="mc", seed=0, **kwargs):
+    def __init__(self, encoder, decoder, prior, likelihood="bernoulli", likelihood_scale=0.0, beta=1.0,
+                 kl_warmup_steps=0, kl="mc", seed=0, **kwargs):
         super().__init__(**kwargs)
-        self.encoder, self.decoder = encoder, decoder
-        self.beta, self.kl, self.seed = beta, kl, seed
+        self.encoder, self.decoder, self.prior = encoder, decoder, prior
+        self.likelihood, self.likelihood_scale = likelihood, likelihood_scale
+        self.beta, self.kl_warmup_steps, self.kl, self.seed = beta, kl_warmup_steps, kl, seed
+        if kl == "analytic" and type(prior).__name__ != "StandardNormalPrior":
+            raise ConfigError("model.kl=analytic needs model.prior=normal; a mixture's KL has no closed form")
         self.latent_dim = decoder.input_shape[-1]
         self.latent_shape = (self.latent_dim,)
         self.image_shape = tuple(encoder.input_shape[1:])
+        if likelihood == "gaussian" and not likelihood_scale:
+            self.log_sigma = self.add_weight(shape=(), initializer="zeros", name="log_sigma")
         self.noise = keras.random.SeedGenerator(seed)
         self.trackers = {
             k: keras.metrics.Mean(k) for k in ("loss", "reconstruction", "kl", "log_qz_x", "log_pz")
@@ -76,28 +100,88 @@ class VAE(GenerativeModel):
         mean, log_var = tf.split(self.encoder(x, training=training), 2, axis=-1)
         return mean, log_var
 
+    def posterior(self, mean, log_var):
+        return tfd().MultivariateNormalDiag(loc=mean, scale_diag=tf.exp(0.5 * log_var))
+
+    def observation(self, decoded):
+        """p(x|z) as a distribution over whole images."""
+        if self.likelihood == "bernoulli":
+            return tfd().Independent(tfd().Bernoulli(logits=decoded), reinterpreted_batch_ndims=3)
+        sigma = self.likelihood_scale or tf.exp(tf.convert_to_tensor(self.log_sigma))
+        return tfd().Independent(tfd().Normal(loc=decoded, scale=sigma), reinterpreted_batch_ndims=3)
+
     def generate(self, z):
-        return tf.sigmoid(self.decoder(z, training=False))
+        decoded = self.decoder(z, training=False)
+        return tf.sigmoid(decoded) if self.likelihood == "bernoulli" else tf.clip_by_value(decoded, 0.0, 1.0)
+
+    def prior_noise(self, n, seed):
+        seed = tf.stack([tf.cast(seed, tf.int32), tf.constant(0, tf.int32)])
+        return self.prior.distribution().sample(n, seed=seed)
+
+    def kl_weight(self, training):
+        if not training or not self.kl_warmup_steps:
+            return self.beta
+        step = tf.cast(self.optimizer.iterations, tf.float32) + 1.0
+        return self.beta * tf.minimum(1.0, step / float(self.kl_warmup_steps))
 
     def terms(self, x, training):
         """Per-example terms of the negative ELBO (nats)."""
         mean, log_var = self.encode(x, training)
         eps = global_normal(tf.shape(x)[0], self.latent_shape, self.noise)
         z = mean + tf.exp(0.5 * log_var) * eps
-        logits = self.decoder(z, training=training)
-        log_px_z = losses.bernoulli_log_likelihood(x, logits)
-        log_qz_x = losses.gaussian_log_density(z, mean, log_var)
-        log_pz = losses.gaussian_log_density(z, 0.0, 0.0)
-        if self.kl == "analytic":
-            kl = losses.gaussian_kl_standard_normal(mean, log_var)
-        else:
-            kl = log_qz_x - log_pz
+        posterior, prior = self.posterior(mean, log_var), self.prior.distribution()
+        log_px_z = self.observation(self.decoder(z, training=training)).log_prob(x)
+        log_qz_x = posterior.log_prob(z)
+        log_pz = prior.log_prob(z)
+        kl = tfd().kl_divergence(posterior, prior) if self.kl == "analytic" else log_qz_x - log_pz
         return {
-            "loss": -log_px_z + self.beta * kl,
+            "loss": -log_px_z + self.kl_weight(training) * kl,
             "reconstruction": -log_px_z,
             "kl": kl,
             "log_qz_x": log_qz_x,
             "log_pz": log_pz,
+        }
+
+    def log_weights(self, x, k):
+        """log w_j = log p(x|z_j) + log p(z_j) - log q(z_j|x), z_j ~ q(z|x): [B, k]."""
+        mean, log_var = self.encode(x)
+        posterior = self.posterior(mean, log_var)
+        b = tf.shape(x)[0]
+        z = tf.random.stateless_normal([k, b, self.latent_dim], seed=[self.seed, 7]) * tf.exp(0.5 * log_var) + mean
+        flat = tf.reshape(z, [k * b, self.latent_dim])
+        x_rep = tf.tile(x, [k, 1, 1, 1])
+        log_px = tf.reshape(self.observation(self.decoder(flat)).log_prob(x_rep), [k, b])
+        log_w = log_px + self.prior.distribution().log_prob(z) - posterior.log_prob(z)
+        return tf.transpose(log_w)
+
+    def likelihood_bounds(self, images, k, chunk=4096):
+        """Test-set bounds on log p(x) in nats per image: the ELBO (mean of log w) and the IWAE
+        bound log (1/k) sum_j w_j, which tightens as k grows (Burda et al. 2016)."""
+        fn = tf.function(lambda x: self.log_weights(x, k))
+        per = max(1, chunk // k)
+        elbo, iwae = [], []
+        for i in range(0, len(images), per):
+            log_w = fn(tf.constant(images[i : i + per], tf.float32))
+            elbo.append(tf.reduce_mean(log_w, axis=1).numpy())
+            iwae.append((tf.reduce_logsumexp(log_w, axis=1) - np.log(k)).numpy())
+        return np.concatenate(elbo), np.concatenate(iwae)
+
+    def final_metrics(self, images, labels, k, n):
+        if not n:
+            return {}
+        x = images[:n]
+        elbo, iwae = self.likelihood_bounds(x, k)
+        dims = float(np.prod(x.shape[1:]))
+        to_bits = 1.0 / (dims * np.log(2.0))
+        return {
+            "images": int(len(x)),
+            "iwae_samples": int(k),
+            "neg_elbo_nats": float(-elbo.mean()),
+            "neg_elbo_bits_per_dim": float(-elbo.mean() * to_bits),
+            "nll_iwae_nats": float(-iwae.mean()),
+            "nll_iwae_bits_per_dim": float(-iwae.mean() * to_bits),
+            "note": "Bernoulli likelihood of grey levels in [0, 1] (continuous relaxation), as in the seeds; "
+                    "not comparable with discretised likelihoods of binarised MNIST",
         }
 
     def _track(self, terms):
@@ -133,7 +217,9 @@ class VAE(GenerativeModel):
 
     def figures(self, images, labels):
         """The seed's figure (16 test images encoded, z drawn from their posteriors, decoded),
-        16 prior samples, reconstructions, and for a 2-D latent the scatter and manifold."""
+        16 prior samples, reconstructions (inputs above outputs), interpolations between two
+        encoded images (linear row, spherical row), and for a 2-D latent the scatter against the
+        prior's components and the decoded manifold."""
         x = images[:16]
         mean, log_var = self.encode(x)
         z = mean + tf.exp(0.5 * log_var) * tf.random.stateless_normal(tf.shape(mean), seed=[1, 2])
@@ -144,9 +230,18 @@ class VAE(GenerativeModel):
                 np.concatenate([x[:8], self.generate(mean).numpy()[:8]]), 8
             ),
         }
+        # two encoded test images, decoded along the way from one to the other
+        m_ab = mean.numpy()[:2]
+        out["interpolation"] = figures.grid(
+            np.concatenate([self.generate(figures.interpolate(m_ab[0], m_ab[1], 10, kind)).numpy()
+                            for kind in ("linear", "spherical")]), 10)
         if self.latent_dim == 2:
             means = np.concatenate([self.encode(images[i : i + 500])[0].numpy() for i in range(0, len(images), 500)])
-            out["latent_scatter"] = figures.latent_scatter(means, labels)
+            comps = {}
+            if hasattr(self.prior, "means"):
+                comps = {"prior_means": np.asarray(self.prior.means.numpy()),
+                         "prior_scales": tf.nn.softplus(self.prior.raw_scales.numpy()).numpy()}
+            out["latent_scatter"] = figures.latent_scatter(means, labels, **comps)
             out["latent_manifold"] = figures.grid(self.generate(figures.manifold_latents(20)).numpy(), 20)
         return out
 
@@ -155,7 +250,11 @@ class VAE(GenerativeModel):
             **super().get_config(),
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "decoder": keras.saving.serialize_keras_object(self.decoder),
+            "prior": keras.saving.serialize_keras_object(self.prior),
+            "likelihood": self.likelihood,
+            "likelihood_scale": self.likelihood_scale,
             "beta": self.beta,
+            "kl_warmup_steps": self.kl_warmup_steps,
             "kl": self.kl,
             "seed": self.seed,
         }
@@ -164,10 +263,13 @@ class VAE(GenerativeModel):
     def from_config(cls, config):
         config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
         config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
+        config["prior"] = keras.saving.deserialize_keras_object(config["prior"])
         return cls(**config)
 
 
 def build(cfg: VAEConfig, image_shape: tuple, seed: int) -> VAE:
     encoder = conv_net(cfg.encoder, image_shape, 2 * cfg.latent_dim, "encoder")
     decoder = deconv_net(cfg.decoder, cfg.latent_dim, image_shape[-1], "decoder")
-    return VAE(encoder, decoder, beta=cfg.beta, kl=cfg.kl, seed=seed, name="vae")
+    prior = make_prior(cfg.prior, cfg.latent_dim, cfg.prior_components, cfg.prior_trainable, seed)
+    return VAE(encoder, decoder, prior, likelihood=cfg.likelihood, likelihood_scale=cfg.likelihood_scale,
+               beta=cfg.beta, kl_warmup_steps=cfg.kl_warmup_steps, kl=cfg.kl, seed=seed, name="vae")

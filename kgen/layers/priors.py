@@ -1,0 +1,85 @@
+"""Latent priors as tfp.distributions behind small Keras layers that hold their parameters."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgen.errors import ConfigError
+
+
+def tfd():
+    # TFP 0.25 imports tf-keras at import time; import it only where a distribution is built.
+    import tensorflow_probability as tfp
+
+    return tfp.distributions
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class StandardNormalPrior(keras.layers.Layer):
+    """p(z) = N(0, I)."""
+
+    def __init__(self, latent_dim: int, **kwargs):
+        super().__init__(**kwargs)
+        self.latent_dim = latent_dim
+        self.built = True
+
+    def distribution(self):
+        return tfd().MultivariateNormalDiag(loc=tf.zeros([self.latent_dim]), scale_diag=tf.ones([self.latent_dim]))
+
+    def get_config(self):
+        return {**super().get_config(), "latent_dim": self.latent_dim}
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class MixturePrior(keras.layers.Layer):
+    """p(z) = sum_k pi_k N(z; mu_k, diag sigma_k^2), a `tfd.MixtureSameFamily`.
+
+    The means start on a seeded draw scaled to spread the components apart (radius ~2), the
+    scales at 1, the weights uniform; `trainable` learns all three with the model (Tomczak and
+    Welling 2018 learn such priors; Makhzani et al. 2015 fix them).
+
+    Args:
+        latent_dim: d.
+        components: K.
+        trainable: learn means, scales and weights; otherwise they stay at their initial values.
+        seed: seed of the initial means.
+    """
+
+    def __init__(self, latent_dim: int, components: int = 2, trainable: bool = True, seed: int = 0, **kwargs):
+        super().__init__(trainable=trainable, **kwargs)
+        if components < 1:
+            raise ConfigError(f"model.prior_components={components}: a mixture needs at least 1 component")
+        self.latent_dim, self.components, self.seed = latent_dim, components, seed
+        init = np.random.default_rng(seed).normal(size=(components, latent_dim))
+        init = 2.0 * init / np.maximum(np.linalg.norm(init, axis=1, keepdims=True), 1e-6)
+        self.means = self.add_weight(shape=(components, latent_dim), initializer=keras.initializers.Constant(init),
+                                     name="means", trainable=trainable)
+        # softplus(0.5413) = 1: scales start at 1 and stay positive
+        self.raw_scales = self.add_weight(shape=(components, latent_dim), initializer=keras.initializers.Constant(0.5413),
+                                          name="raw_scales", trainable=trainable)
+        self.logits = self.add_weight(shape=(components,), initializer="zeros", name="logits", trainable=trainable)
+        self.built = True
+
+    def distribution(self):
+        d = tfd()
+        return d.MixtureSameFamily(
+            mixture_distribution=d.Categorical(logits=tf.convert_to_tensor(self.logits)),
+            components_distribution=d.MultivariateNormalDiag(
+                loc=tf.convert_to_tensor(self.means),
+                scale_diag=tf.nn.softplus(tf.convert_to_tensor(self.raw_scales)) + 1e-4,
+            ),
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "latent_dim": self.latent_dim, "components": self.components,
+                "seed": self.seed}
+
+
+def make_prior(kind: str, latent_dim: int, components: int, trainable: bool, seed: int):
+    if kind == "normal":
+        return StandardNormalPrior(latent_dim, name="prior")
+    if kind == "mixture":
+        return MixturePrior(latent_dim, components, trainable, seed, name="prior")
+    raise ConfigError(f"model.prior={kind!r} is not one of: normal, mixture")
