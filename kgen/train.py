@@ -181,11 +181,11 @@ def run(recipe: Recipe, resume_dir: Path | None = None, callbacks=(), export_mod
     logger.train_writer.flush()
     export_dir = export(model, Path(t.export_dir) / recipe.name) if export_model else None
     print(f"kgen: trained {t.epochs - initial_epoch} epoch(s) in {elapsed:.1f} s")
-    print(f"  TensorBoard:  tensorboard --logdir {Path(t.logdir)}   (this run: {run_dir})")
-    print(f"  sample grid:  {run_dir / 'samples.png'}")
+    print(f"  TensorBoard:       tensorboard --logdir {Path(t.logdir)}   (this run: {run_dir})")
+    print(f"  sample grid:       {run_dir / 'samples.png'}")
     for name, p in written.items():
-        print(f"  {name + ':':<14}{p}")
-    print(f"  checkpoint:   {checkpoints.latest()}")
+        print(f"  {name + ':':<19}{p}")
+    print(f"  checkpoint:        {checkpoints.latest()}")
     if export_dir:
-        print(f"  SavedModel:   {export_dir}   (tf.saved_model.load(...).sample(num_samples=16, seed=0))")
+        print(f"  SavedModel:        {export_dir}   (tf.saved_model.load(...).sample(num_samples=16, seed=0))")
     return RunResult(run_dir, export_dir, history, model)
