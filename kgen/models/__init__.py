@@ -9,7 +9,7 @@ from kgen.optim import loss_scaled, make_optimizer
 
 
 def build(recipe: Recipe, image_shape: tuple):
-    from kgen.models import gan, vae
+    from kgen.models import ddpm, gan, vae
 
     kind = type(recipe.model)
     mp, jit = recipe.train.mixed_precision, recipe.train.jit_compile
@@ -27,5 +27,9 @@ def build(recipe: Recipe, image_shape: tuple):
             d_optimizer=loss_scaled(make_optimizer(d_cfg, "d_optimizer"), mp),
             jit_compile=jit,
         )
+        return model
+    if kind is ddpm.DDPMConfig:
+        model = ddpm.build(recipe.model, image_shape, recipe.seed)
+        model.compile(optimizer=loss_scaled(make_optimizer(recipe.optimizer, "adam"), mp), jit_compile=jit)
         return model
     raise ConfigError(f"no model family for {kind.__name__}")

@@ -1,0 +1,213 @@
+"""Denoising diffusion probabilistic model (Ho et al. 2020) with DDIM sampling (Song et al. 2021)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgen import figures
+from kgen.config import choices
+from kgen.models.base import GenerativeModel, average, global_normal, global_uniform
+from kgen.networks.unet import UNet, unet
+from kgen.schedules import DDIMSampler, DDPMSampler, NoiseSchedule
+
+
+@dataclass
+class DDPMConfig:
+    network: UNet = field(default_factory=UNet)
+    schedule: str = choices("linear", "cosine")
+    timesteps: int = 1000
+    ema_decay: float = 0.999
+    sample_steps: int = 50  # DDIM steps for epoch grids and the exported `sample`
+    eta: float = 0.0  # DDIM eta: 0 deterministic, 1 DDPM-like
+    final_ancestral: bool = True  # a last grid with the full T-step ancestral sampler
+
+
+def ema_update(ema_vars, variables, decay):
+    """ema <- decay * ema + (1 - decay) * w, done once per step across replicas (merge_call):
+    the weights are the same on every replica after the all-reduced update, so one cross-replica
+    update of each mirrored EMA variable is exact."""
+
+    def merged(strategy, ema_vars, variables):
+        for e, w in zip(ema_vars, variables):
+            strategy.extended.update(
+                e, lambda e_, w_: e_.assign(decay * e_ + (1.0 - decay) * w_), args=(w,), group=False
+            )
+
+    tf.distribute.get_replica_context().merge_call(
+        merged, args=([e.value for e in ema_vars], [tf.convert_to_tensor(w) for w in variables])
+    )
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class DDPM(GenerativeModel):
+    """A DDPM: learns eps_theta(x_t, t) with the simple loss of Ho et al. (their eq. 14)
+
+        L_simple = E_{t, x_0, eps} || eps - eps_theta(sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, t) ||^2,
+
+    t uniform in [0, T). An exponential moving average of the weights (`ema_network`, decay
+    `ema_decay`) is what samples, evaluates and exports. Images live in [-1, 1].
+
+    Args:
+        network: the noise predictor [x_t, t] -> eps (a U-Net).
+        ema_network: a clone of it holding the averaged weights.
+        schedule: a NoiseSchedule.
+        ema_decay: EMA decay per step.
+        sample_steps, eta: the DDIM sampler used for grids and the `sample` endpoint.
+
+    References:
+        Ho, Jain and Abbeel, Denoising Diffusion Probabilistic Models, NeurIPS 2020.
+        Song, Meng and Ermon, Denoising Diffusion Implicit Models, ICLR 2021.
+        Seed 002 (Lee et al., A Comparative Study of Image Generation Models).
+    """
+
+    network_names = ("network",)
+
+    def __init__(self, network, ema_network, schedule_kind="linear", timesteps=1000, ema_decay=0.999,
+                 sample_steps=50, eta=0.0, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.network, self.ema_network = network, ema_network
+        self.ema_network.trainable = False
+        self.schedule_kind, self.timesteps, self.ema_decay = schedule_kind, timesteps, ema_decay
+        self.sample_steps, self.eta, self.seed = sample_steps, eta, seed
+        self.schedule = NoiseSchedule(schedule_kind, timesteps)
+        self.ddim = DDIMSampler(self.schedule, sample_steps, eta)
+        self.ancestral = DDPMSampler(self.schedule)
+        self.image_shape = tuple(network.input_shape[0][1:])
+        self.latent_shape = self.image_shape  # x_T
+        self.noise = keras.random.SeedGenerator(seed)
+        self.trackers = {"loss": keras.metrics.Mean("loss")}
+        self.built = True
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def eps(self, x_t, t, ema=True):
+        return (self.ema_network if ema else self.network)([x_t, t], training=False)
+
+    def diffusion_loss(self, x0, network, training):
+        """Per-example L_simple (mean over pixels) at random t and eps."""
+        b = tf.shape(x0)[0]
+        u = global_uniform(b, (), self.noise)
+        t = tf.minimum(tf.cast(u * self.timesteps, tf.int32), self.timesteps - 1)
+        eps = global_normal(b, self.image_shape, self.noise)
+        pred = network([self.schedule.add_noise(x0, t, eps), t], training=training)
+        return tf.reduce_mean(tf.square(eps - tf.cast(pred, tf.float32)), axis=[1, 2, 3])
+
+    def train_step(self, data):
+        x0, _ = data
+        with tf.GradientTape() as tape:
+            per_example = self.diffusion_loss(x0, self.network, True)
+            scaled = self.optimizer.scale_loss(average(per_example, tf.shape(x0)[0]))
+        variables = self.network.trainable_variables
+        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        ema_update(self.ema_network.weights, self.network.weights, self.ema_decay)
+        self.trackers["loss"].update_state(tf.reduce_mean(per_example))
+        return {"loss": self.trackers["loss"].result()}
+
+    def test_step(self, data):
+        x0, _ = data
+        self.trackers["loss"].update_state(tf.reduce_mean(self.diffusion_loss(x0, self.ema_network, False)))
+        return {"loss": self.trackers["loss"].result()}
+
+    def copy_weights_to_ema(self):
+        for e, w in zip(self.ema_network.weights, self.network.weights):
+            e.assign(w)
+
+    def _to_unit(self, x):
+        return tf.clip_by_value((x + 1.0) / 2.0, 0.0, 1.0)
+
+    def generate(self, z, steps=None, seed=0):
+        """x_T = z -> images in [0, 1] with DDIM (`steps`, default the recipe's)."""
+        steps = self.sample_steps if steps is None else steps
+        if tf.executing_eagerly():  # grids during training: one compiled loop, not step by step
+            if not hasattr(self, "_ddim_graph"):
+                self._ddim_graph = tf.function(lambda z, s, n: self.ddim.sample(self.eps, z, s, n))
+            return self._to_unit(self._ddim_graph(tf.convert_to_tensor(z, tf.float32), tf.constant(seed), tf.constant(steps)))
+        return self._to_unit(self.ddim.sample(self.eps, z, seed, steps))
+
+    def sample(self, num_samples, seed, steps=None):
+        return self.generate(self.prior_noise(num_samples, seed), steps, seed)
+
+    def sample_ancestral(self, num_samples, seed, progress=True):
+        z = self.prior_noise(num_samples, seed)
+        fn = tf.function(lambda z: self.ancestral.sample(self.eps, z, seed, progress=progress))
+        return self._to_unit(fn(z))
+
+    def inpaint(self, images, mask, seed=0, steps=None):
+        """images in [0, 1], mask 1 where pixels are known -> completed images in [0, 1]; the
+        known pixels come back exactly."""
+        x_known = images * 2.0 - 1.0
+        z = self.prior_noise(tf.shape(images)[0], seed)
+        x = self.ddim.sample(self.eps, z, seed, steps, known=(x_known, mask))
+        return self._to_unit(mask * x_known + (1.0 - mask) * x)
+
+    def denoise(self, noisy, sigma, seed=0, steps=None):
+        """noisy = image + N(0, sigma^2) in [0, 1] units -> the reverse process from the step whose
+        noise level matches (sigma doubles in the model's [-1, 1] units)."""
+        t = self.schedule.noise_level_to_t(2.0 * sigma)
+        abar = float(self.schedule.np["alphas_cumprod"][t])
+        x_t = np.sqrt(abar) * (noisy * 2.0 - 1.0)
+        return self._to_unit(self.ddim.sample(self.eps, tf.constant(x_t, tf.float32), seed, steps, start_t=t))
+
+    def endpoints(self):
+        def sample(num_samples, seed):
+            return self.sample(num_samples, seed)
+
+        def sample_steps(num_samples, seed, steps):
+            return self.sample(num_samples, seed, steps)
+
+        def generate(z):
+            return self.generate(z)
+
+        n_seed = [tf.TensorSpec([], tf.int32, "num_samples"), tf.TensorSpec([], tf.int32, "seed")]
+        return {
+            "sample": (sample, n_seed),
+            "sample_steps": (sample_steps, n_seed + [tf.TensorSpec([], tf.int32, "steps")]),
+            "generate": (generate, [tf.TensorSpec([None, *self.image_shape], tf.float32, "z")]),
+        }
+
+    def figures(self, images, labels):
+        out = {}
+        if self.final_ancestral:
+            print(f"kgen: final grid with the ancestral sampler ({self.timesteps} steps)")
+            out["samples_ancestral"] = figures.grid(self.sample_ancestral(16, 0).numpy(), 4)
+        x = tf.constant((images[:8] + 1.0) / 2.0, tf.float32)
+        h, w = self.image_shape[:2]
+        mask = np.ones((8, h, w, 1), np.float32)
+        mask[:, h // 2 :] = 0.0  # the bottom half is missing
+        mask = tf.constant(np.broadcast_to(mask, (8, h, w, self.image_shape[-1])).copy())
+        filled = self.inpaint(x, mask).numpy()
+        out["inpainting"] = figures.grid(np.concatenate([x.numpy() * mask.numpy(), filled, x.numpy()]), 8)
+        return out
+
+    final_ancestral = True
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "network": keras.saving.serialize_keras_object(self.network),
+            "ema_network": keras.saving.serialize_keras_object(self.ema_network),
+            "schedule_kind": self.schedule_kind, "timesteps": self.timesteps, "ema_decay": self.ema_decay,
+            "sample_steps": self.sample_steps, "eta": self.eta, "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        for k in ("network", "ema_network"):
+            config[k] = keras.saving.deserialize_keras_object(config[k])
+        return cls(**config)
+
+
+def build(cfg: DDPMConfig, image_shape: tuple, seed: int) -> DDPM:
+    network = unet(cfg.network, image_shape, "unet")
+    ema = unet(cfg.network, image_shape, "ema_unet")
+    model = DDPM(network, ema, cfg.schedule, cfg.timesteps, cfg.ema_decay, cfg.sample_steps, cfg.eta, seed,
+                 name="ddpm")
+    model.copy_weights_to_ema()
+    model.final_ancestral = cfg.final_ancestral
+    return model

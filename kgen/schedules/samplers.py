@@ -1,0 +1,118 @@
+"""Reverse-process samplers: weightless, one small API, each run as one compiled while-loop.
+
+    x0 = sampler.sample(eps_fn, x_T, seed, steps)
+
+`eps_fn(x_t, t)` is the trained noise predictor; `seed` makes every draw stateless, so a SavedModel
+gives the same images for the same seed. `known=(x_known, mask)` inpaints: at every step the known
+pixels (mask = 1) are replaced by the known image noised to that step (Lugmayr et al. 2022 without
+resampling), and the result keeps them exactly.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from kgen.schedules.noise import NoiseSchedule
+
+
+def _noise(shape, seed, i):
+    return tf.random.stateless_normal(shape, seed=tf.stack([tf.cast(seed, tf.int32), tf.cast(i, tf.int32) + 1]))
+
+
+class _Sampler:
+    def __init__(self, schedule: NoiseSchedule):
+        self.schedule = schedule
+
+    def timesteps(self, steps):
+        """Descending steps from T - 1 to 0 (evenly spaced, rounded): [steps] int32."""
+        T = self.schedule.T
+        steps = tf.cast(steps, tf.int32)
+        return tf.cast(tf.round(tf.linspace(float(T - 1), 0.0, steps)), tf.int32)
+
+    def sample(self, eps_fn, x_T, seed, steps=None, known=None, start_t=None, progress=False):
+        """Runs the reverse process from x_T. `start_t` starts at a given step instead of T - 1
+        (denoising a partly noisy image); `progress` prints the step from inside the graph."""
+        steps = self.default_steps() if steps is None else steps
+        ts = self.timesteps(steps)
+        if start_t is not None:
+            # start at start_t, then follow the schedule's steps below it
+            start_t = tf.cast(start_t, tf.int32)
+            ts = tf.concat([[start_t], tf.boolean_mask(ts, ts < start_t)], 0)
+        n = tf.shape(ts)[0]
+        shape = tf.shape(x_T)
+        ts_next = tf.concat([ts[1:], [-1]], 0)
+
+        def body(i, x):
+            t, t_prev = ts[i], ts_next[i]
+            eps = eps_fn(x, tf.fill([shape[0]], t))
+            x = self.step(x, eps, t, t_prev, _noise(shape, seed, i))
+            if known is not None:
+                x_known, mask = known
+                noised = tf.cond(
+                    t_prev >= 0,
+                    lambda: self.schedule.add_noise(x_known, tf.fill([shape[0]], tf.maximum(t_prev, 0)),
+                                                    _noise(shape, seed + 7919, i)),
+                    lambda: x_known,
+                )
+                x = mask * noised + (1.0 - mask) * x
+            if progress:
+                tf.cond(tf.equal(i % tf.maximum(n // 10, 1), 0),
+                        lambda: tf.print("  sampling step", i + 1, "of", n),
+                        lambda: tf.no_op())
+            return i + 1, x
+
+        _, x = tf.while_loop(lambda i, x: i < n, body, [tf.constant(0), x_T])
+        return x
+
+
+class DDPMSampler(_Sampler):
+    """Ancestral sampling, Ho et al. 2020 Algorithm 2, over all T steps:
+
+        x_{t-1} = 1/sqrt(alpha_t) (x_t - beta_t / sqrt(1 - abar_t) eps_theta) + sigma_t z,
+
+    sigma_t^2 = beta_tilde_t (the posterior variance; `variance="beta"` uses beta_t), z = 0 at t = 0.
+    """
+
+    def __init__(self, schedule: NoiseSchedule, variance: str = "posterior"):
+        super().__init__(schedule)
+        self.variance = variance
+
+    def default_steps(self):
+        return self.schedule.T
+
+    def timesteps(self, steps):
+        return tf.range(self.schedule.T - 1, -1, -1, dtype=tf.int32)  # every step, always
+
+    def step(self, x, eps, t, t_prev, z):
+        s = self.schedule
+        beta, alpha, abar = tf.gather(s.betas, t), tf.gather(s.alphas, t), tf.gather(s.alphas_cumprod, t)
+        mean = (x - beta / tf.sqrt(1.0 - abar) * eps) / tf.sqrt(alpha)
+        var = tf.gather(s.posterior_variance if self.variance == "posterior" else s.betas, t)
+        return mean + tf.cast(t > 0, x.dtype) * tf.sqrt(var) * z
+
+
+class DDIMSampler(_Sampler):
+    """DDIM, Song, Meng and Ermon 2021, eq. 12, over any number of steps:
+
+        x_prev = sqrt(abar_prev) x0_hat + sqrt(1 - abar_prev - sigma^2) eps_theta + sigma z,
+        sigma = eta sqrt((1 - abar_prev) / (1 - abar_t)) sqrt(1 - abar_t / abar_prev),
+
+    with x0_hat = (x_t - sqrt(1 - abar_t) eps_theta) / sqrt(abar_t) clipped to [-1, 1]. eta = 0 is
+    deterministic; eta = 1 over all T steps is DDPM's ancestral sampler.
+    """
+
+    def __init__(self, schedule: NoiseSchedule, steps: int = 50, eta: float = 0.0):
+        super().__init__(schedule)
+        self.steps, self.eta = steps, eta
+
+    def default_steps(self):
+        return self.steps
+
+    def step(self, x, eps, t, t_prev, z):
+        s = self.schedule
+        abar = tf.gather(s.alphas_cumprod, t)
+        abar_prev = tf.where(t_prev >= 0, tf.gather(s.alphas_cumprod, tf.maximum(t_prev, 0)), 1.0)
+        x0 = tf.clip_by_value((x - tf.sqrt(1.0 - abar) * eps) / tf.sqrt(abar), -1.0, 1.0)
+        sigma = self.eta * tf.sqrt((1.0 - abar_prev) / (1.0 - abar)) * tf.sqrt(1.0 - abar / abar_prev)
+        direction = tf.sqrt(tf.maximum(1.0 - abar_prev - sigma**2, 0.0)) * eps
+        return tf.sqrt(abar_prev) * x0 + direction + sigma * z
