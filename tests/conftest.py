@@ -85,3 +85,21 @@ def mirrored():
     if not _MIRRORED:
         _MIRRORED.append(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
     return _MIRRORED[0]
+
+
+def tiny_ddpm_recipe(tmp_path: Path, **overrides) -> Recipe:
+    """A two-level U-Net with 8 channels on 8x8 digits and T = 50: a step takes milliseconds."""
+    from kgen.models.ddpm import DDPMConfig
+    from kgen.networks.unet import UNet
+
+    recipe = Recipe(
+        name="tiny_ddpm",
+        model=DDPMConfig(network=UNet(channels=8, channel_mult=(1, 2), num_res_blocks=1, attention_levels=(1,),
+                                      groups=4),
+                         timesteps=50, ema_decay=0.9, sample_steps=5, final_ancestral=False),
+        data=Data(name="mnist_sample", limit=256, image_size=8, scale="symmetric"),
+        optimizer=Optimizer(learning_rate=2e-3),
+        train=Train(epochs=2, batch_size=32, steps_per_epoch=3, log_every_steps=1, grid_rows=2, verbose=0,
+                    logdir=str(tmp_path / "logs"), export_dir=str(tmp_path / "saved_models")),
+    )
+    return config_lib.apply_overrides(recipe, overrides) if overrides else recipe

@@ -8,6 +8,8 @@ from kgen import train
 from kgen.recipes import NAMES
 
 DOCUMENTED = {
+    # our U-Net for seed 002 (see the recipe)
+    "mnist_ddpm": {"network": (6_469_889, 0)},
     # seed 004, Figure 3
     "mnist_vae": {"encoder": (2_438_660, 0), "decoder": (2_517_089, 0)},
     # seed 004, Figure 5 and the section 3.1.2 table (the discriminator's total adds Dense(1))

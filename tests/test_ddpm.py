@@ -1,0 +1,153 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kgen import models, train
+from kgen.schedules import DDIMSampler, DDPMSampler, NoiseSchedule
+from kgen.schedules.noise import cosine_betas
+
+from conftest import tiny_ddpm_recipe
+
+
+def test_linear_schedule_closed_forms():
+    s = NoiseSchedule("linear", 1000)
+    betas = s.np["betas"]
+    assert betas[0] == pytest.approx(1e-4) and betas[-1] == pytest.approx(0.02)
+    np.testing.assert_allclose(s.np["alphas_cumprod"], np.cumprod(1 - np.linspace(1e-4, 0.02, 1000)), rtol=1e-12)
+    assert s.alphas_cumprod.dtype == tf.float32
+    # beta_tilde_1 = beta_1 * (1 - 1) / (1 - abar_1) = 0 at the first step
+    assert s.np["posterior_variance"][0] == 0.0
+    assert s.np["alphas_cumprod"][-1] < 1e-4  # x_T is almost pure noise
+
+
+def test_cosine_schedule_matches_its_abar():
+    T, sp = 1000, 0.008
+    abar = np.cumprod(1 - cosine_betas(T))
+    f = np.cos((np.arange(1, T + 1) / T + sp) / (1 + sp) * np.pi / 2) ** 2 / np.cos(sp / (1 + sp) * np.pi / 2) ** 2
+    np.testing.assert_allclose(abar[:-1], f[:-1], rtol=1e-6)  # the last step is clipped at 0.999
+
+
+@pytest.mark.parametrize("t", [0, 100, 500, 999])
+def test_q_sample_moments(t):
+    s = NoiseSchedule("linear", 1000)
+    x0 = tf.fill([20000, 1, 1, 1], 0.5)
+    eps = tf.random.stateless_normal([20000, 1, 1, 1], seed=[t, 1])
+    x_t = s.add_noise(x0, tf.fill([20000], t), eps).numpy()
+    abar = s.np["alphas_cumprod"][t]
+    assert x_t.mean() == pytest.approx(np.sqrt(abar) * 0.5, abs=0.02)
+    assert x_t.var() == pytest.approx(1 - abar, rel=0.05, abs=1e-5)
+    np.testing.assert_allclose(s.predict_x0(x_t, tf.fill([20000], t), eps), 0.5, atol=1e-3)
+
+
+def fixed_loss(model, x0):
+    """L_simple at fixed t and eps, for a before/after comparison."""
+    b = x0.shape[0]
+    t = tf.random.stateless_uniform([b], seed=[9, 9], maxval=model.timesteps, dtype=tf.int32)
+    eps = tf.random.stateless_normal(x0.shape, seed=[9, 8])
+    pred = model.network([model.schedule.add_noise(x0, t, eps), t])
+    return float(tf.reduce_mean(tf.square(eps - pred)))
+
+
+def digits(n=32):
+    from kgen import data
+    from kgen.config import Data
+
+    b = data.load(Data(name="mnist_sample", limit=n, image_size=8))
+    return tf.constant(b.train_images / 127.5 - 1.0, tf.float32)
+
+
+def test_training_lowers_the_loss_and_ema_follows(tmp_path):
+    model = models.build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
+    x0 = digits()
+    before = fixed_loss(model, x0)
+    w0 = [w.numpy().copy() for w in model.network.weights]
+    e0 = [e.numpy().copy() for e in model.ema_network.weights]
+    model.fit(tf.data.Dataset.from_tensors((x0, tf.zeros(32, tf.int32))), verbose=0)
+    # EMA arithmetic after one step: ema = d * ema_0 + (1 - d) * w_1
+    for e, e_start, w in zip(model.ema_network.weights, e0, model.network.weights):
+        np.testing.assert_allclose(e.numpy(), 0.9 * e_start + 0.1 * w.numpy(), rtol=1e-5, atol=1e-7)
+    assert any(np.abs(a - w.numpy()).max() > 0 for a, w in zip(w0, model.network.weights))
+    model.fit(tf.data.Dataset.from_tensors((x0, tf.zeros(32, tf.int32))).repeat(40), verbose=0)
+    assert fixed_loss(model, x0) < 0.8 * before
+
+
+def test_samplers_shapes_and_ddim_determinism(tmp_path):
+    model = models.build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
+    z = tf.random.stateless_normal([3, 8, 8, 1], seed=[1, 1])
+    a = model.generate(z, steps=5, seed=0).numpy()
+    b = model.generate(z, steps=5, seed=123).numpy()  # eta = 0: the seed only draws x_T
+    assert a.shape == (3, 8, 8, 1) and 0 <= a.min() and a.max() <= 1
+    np.testing.assert_array_equal(a, b)
+    stochastic = DDIMSampler(model.schedule, 5, eta=1.0)
+    c = stochastic.sample(model.eps, z, 0).numpy()
+    d = stochastic.sample(model.eps, z, 1).numpy()
+    assert np.abs(c - d).max() > 1e-3 and np.array_equal(c, stochastic.sample(model.eps, z, 0).numpy())
+    ts = DDIMSampler(model.schedule).timesteps(5).numpy()
+    assert list(ts) == [49, 37, 24, 12, 0]
+    anc = DDPMSampler(model.schedule).sample(model.eps, z, 0)
+    assert anc.shape == (3, 8, 8, 1) and np.isfinite(anc.numpy()).all()
+
+
+def test_inpainting_keeps_known_pixels_exactly(tmp_path):
+    model = models.build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
+    x = (digits(4) + 1.0) / 2.0
+    mask = np.zeros((4, 8, 8, 1), np.float32)
+    mask[:, :4] = 1.0
+    out = model.inpaint(x, tf.constant(mask)).numpy()
+    np.testing.assert_array_equal(out[:, :4], x.numpy()[:, :4])
+    assert np.abs(out[:, 4:] - x.numpy()[:, 4:]).max() > 0.01  # the rest was generated
+
+
+def test_denoise_starts_at_the_matching_step(tmp_path):
+    model = models.build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
+    t = model.schedule.noise_level_to_t(0.4)
+    abar = model.schedule.np["alphas_cumprod"]
+    assert abs(np.sqrt((1 - abar[t]) / abar[t]) - 0.4) < abs(np.sqrt((1 - abar[t + 1]) / abar[t + 1]) - 0.4) + 1e-9
+    x = (digits(2) + 1.0) / 2.0
+    noisy = x.numpy() + 0.2 * np.random.default_rng(0).normal(size=x.shape).astype(np.float32)
+    out = model.denoise(noisy, 0.2).numpy()
+    assert out.shape == (2, 8, 8, 1) and 0 <= out.min() and out.max() <= 1
+
+
+def test_mirrored_ddpm_step_equals_single_device(tmp_path, mirrored):
+    recipe = tiny_ddpm_recipe(tmp_path)
+    x0 = digits(16)
+    ref = models.build(recipe, (8, 8, 1))
+    weights = ref.get_weights()
+    results = []
+    for strategy in (tf.distribute.get_strategy(), mirrored):
+        with strategy.scope():
+            m = models.build(recipe, (8, 8, 1))
+            m.build_optimizers()
+        m.set_weights(weights)
+        m.fit(tf.data.Dataset.from_tensors((x0, tf.zeros(16, tf.int32))), verbose=0)
+        results.append(m.get_weights())
+    for a, b in zip(*results):  # includes the EMA network's weights
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_run_and_export_round_trip(tmp_path):
+    result = train.run(tiny_ddpm_recipe(tmp_path))
+    assert (result.run_dir / "inpainting.png").exists() and (result.run_dir / "samples" / "epoch_0002.png").exists()
+    code = (
+        "import sys, json, tensorflow as tf, numpy as np\n"
+        "m = tf.saved_model.load(sys.argv[1])\n"
+        "a = m.sample(num_samples=tf.constant(3), seed=tf.constant(5)).numpy()\n"
+        "b = m.sample(num_samples=tf.constant(3), seed=tf.constant(5)).numpy()\n"
+        "c = m.sample_steps(num_samples=tf.constant(3), seed=tf.constant(5), steps=tf.constant(10)).numpy()\n"
+        "g = m.generate(z=tf.zeros([2, 8, 8, 1])).numpy()\n"
+        "print(json.dumps([list(a.shape), float(a.min()), float(a.max()), bool(np.array_equal(a, b)),"
+        " list(c.shape), bool(np.abs(a - c).max() > 0), list(g.shape), 'kgen' in sys.modules]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(result.export_dir)], capture_output=True, text=True,
+                          timeout=180, cwd="/", env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    shape, lo, hi, same, shape_c, differs, shape_g, imported = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert shape == [3, 8, 8, 1] and 0 <= lo and hi <= 1 and same
+    assert shape_c == [3, 8, 8, 1] and differs  # 10 DDIM steps instead of 5 give other images
+    assert shape_g == [2, 8, 8, 1] and not imported
