@@ -3,6 +3,8 @@
     python -m kgen.recipes.mnist_vae [--quick] [--summary] [--resume] [--deterministic]
                                      [--section.key=value ...]
 
+Diffusion recipes also take --mode=inpaint|denoise [--input=PATH] [--sigma=0.2] (see kgen.restore).
+
 Flags: --quick applies the recipe's small, minutes-long settings (bundled data); --summary prints
 the networks and their parameter counts and exits; --resume continues the latest run of the
 recipe from its last checkpoint (later overrides, e.g. --train.epochs=30, still apply). Every
@@ -21,25 +23,30 @@ from kgen.config import Recipe
 from kgen.errors import ConfigError, KgenError
 
 ACTIONS = ("quick", "summary", "resume", "help")
+# run options that take a value but are not recipe keys (diffusion restoration)
+RUN_OPTIONS = ("mode", "input", "sigma")
 
 
-def parse(argv: list[str]) -> tuple[set[str], dict[str, str]]:
-    actions, overrides = set(), {}
+def parse(argv: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(actions and run options, recipe overrides); a bare action maps to "true"."""
+    actions, overrides = {}, {}
     for arg in argv:
         if not arg.startswith("--"):
             raise ConfigError(f"unexpected argument {arg!r}: options look like --section.key=value")
         key, eq, value = arg[2:].partition("=")
         key = key.replace("-", "_") if "." not in key else key
         if key in ACTIONS and not eq:
-            actions.add(key)
+            actions[key] = "true"
+        elif key in RUN_OPTIONS and eq:
+            actions[key] = value
         elif key == "h":
-            actions.add("help")
+            actions["help"] = "true"
         else:
             overrides[key] = value if eq else "true"
     return actions, overrides
 
 
-def resolve(recipe: Recipe, argv: list[str]) -> tuple[Recipe, set[str], Path | None]:
+def resolve(recipe: Recipe, argv: list[str]) -> tuple[Recipe, dict[str, str], Path | None]:
     """The recipe after --quick, --resume's saved config and the user's overrides, in that order."""
     actions, overrides = parse(argv)
     resume_dir = None
@@ -74,6 +81,16 @@ def main(recipe: Recipe, argv: list[str] | None = None) -> int:
             from kgen.train import summary
 
             summary(recipe)
+            return 0
+        mode = actions.get("mode", "train")
+        if mode != "train":
+            from kgen.restore import run_restore
+
+            try:
+                sigma = float(actions.get("sigma", "0.2"))
+            except ValueError:
+                raise ConfigError(f"--sigma={actions['sigma']!r}: expected a number like 0.2") from None
+            run_restore(recipe, mode, actions.get("input", ""), sigma, recipe.seed)
             return 0
         from kgen.train import run
 

@@ -47,7 +47,7 @@ def test_cli_unknown_key_exits_2_with_valid_keys(capsys):
 
 def test_quick_then_user_overrides_in_order():
     recipe, actions, _ = cli.resolve(mnist_vae.RECIPE, ["--quick", "--train.epochs=7", "--deterministic"])
-    assert actions == {"quick"}
+    assert actions == {"quick": "true"}
     assert recipe.data.name == "mnist_sample"  # from the recipe's quick settings
     assert recipe.train.epochs == 7  # the user's value wins over --quick's
     assert recipe.deterministic is True

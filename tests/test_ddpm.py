@@ -151,3 +151,23 @@ def test_run_and_export_round_trip(tmp_path):
     assert shape == [3, 8, 8, 1] and 0 <= lo and hi <= 1 and same
     assert shape_c == [3, 8, 8, 1] and differs  # 10 DDIM steps instead of 5 give other images
     assert shape_g == [2, 8, 8, 1] and not imported
+
+
+def test_cli_restore_modes(tmp_path, capsys):
+    from PIL import Image
+
+    from kgen import cli
+
+    recipe = tiny_ddpm_recipe(tmp_path, **{"train.epochs": "1", "train.steps_per_epoch": "1"})
+    assert cli.main(recipe, ["--mode=inpaint"]) == 2  # no trained run yet
+    assert "no run of tiny_ddpm" in capsys.readouterr().err
+    train.run(recipe, export_model=False)
+    assert cli.main(recipe, ["--mode=inpaint"]) == 0
+    run_dir = next((tmp_path / "logs" / "tiny_ddpm").iterdir())
+    grid = np.asarray(Image.open(run_dir / "restore_inpaint.png"))
+    assert grid.shape == (3 * 9 + 1, 8 * 9 + 1)  # rows: masked input, output, original; 8 images
+    Image.fromarray(np.full((20, 20), 128, np.uint8)).save(tmp_path / "noisy.png")
+    assert cli.main(recipe, ["--mode=denoise", f"--input={tmp_path / 'noisy.png'}", "--sigma=0.3"]) == 0
+    assert np.asarray(Image.open(run_dir / "restore_denoise.png")).shape == (2 * 9 + 1, 1 * 9 + 1)
+    assert cli.main(recipe, ["--mode=paint"]) == 2
+    assert "not one of: train, inpaint, denoise" in capsys.readouterr().err
