@@ -8,6 +8,10 @@ from kgen import train
 from kgen.recipes import NAMES
 
 DOCUMENTED = {
+    # mnist_vae's networks with a deterministic 2-d code; Makhzani et al.'s 1000-1000 discriminator
+    "mnist_aae": {"encoder": (2_401_794, 0), "decoder": (2_517_089, 0), "discriminator": (1_005_001, 0)},
+    # mnist_vae's decoder; an implicit encoder and T(x, z) of our choosing (see the recipe)
+    "mnist_avb": {"encoder": (7_152_130, 0), "decoder": (2_517_089, 0), "discriminator": (954_241, 0)},
     # our U-Net for seed 002 (see the recipe)
     "mnist_ddpm": {"network": (6_469_889, 0)},
     # seed 004, Figure 3

@@ -47,17 +47,26 @@ class MixturePrior(keras.layers.Layer):
         seed: seed of the initial means.
     """
 
-    def __init__(self, latent_dim: int, components: int = 2, trainable: bool = True, seed: int = 0, **kwargs):
+    def __init__(self, latent_dim: int, components: int = 2, trainable: bool = True, seed: int = 0,
+                 layout: str = "random", radius: float = 2.0, scale: float = 1.0, **kwargs):
         super().__init__(trainable=trainable, **kwargs)
         if components < 1:
             raise ConfigError(f"model.prior_components={components}: a mixture needs at least 1 component")
         self.latent_dim, self.components, self.seed = latent_dim, components, seed
-        init = np.random.default_rng(seed).normal(size=(components, latent_dim))
-        init = 2.0 * init / np.maximum(np.linalg.norm(init, axis=1, keepdims=True), 1e-6)
+        self.layout, self.radius, self.scale = layout, radius, scale
+        if layout == "circle":
+            # Makhzani et al. 2015, Figure 4: K components evenly spaced on a circle (first 2 dims)
+            angles = 2 * np.pi * np.arange(components) / components
+            init = np.zeros((components, latent_dim))
+            init[:, 0], init[:, 1 % latent_dim] = np.cos(angles), np.sin(angles)
+        else:
+            init = np.random.default_rng(seed).normal(size=(components, latent_dim))
+        init = radius * init / np.maximum(np.linalg.norm(init, axis=1, keepdims=True), 1e-6)
         self.means = self.add_weight(shape=(components, latent_dim), initializer=keras.initializers.Constant(init),
                                      name="means", trainable=trainable)
-        # softplus(0.5413) = 1: scales start at 1 and stay positive
-        self.raw_scales = self.add_weight(shape=(components, latent_dim), initializer=keras.initializers.Constant(0.5413),
+        # softplus^-1(scale): scales start at `scale` and stay positive
+        raw = float(np.log(np.expm1(scale)))
+        self.raw_scales = self.add_weight(shape=(components, latent_dim), initializer=keras.initializers.Constant(raw),
                                           name="raw_scales", trainable=trainable)
         self.logits = self.add_weight(shape=(components,), initializer="zeros", name="logits", trainable=trainable)
         self.built = True
@@ -74,12 +83,18 @@ class MixturePrior(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "latent_dim": self.latent_dim, "components": self.components,
-                "seed": self.seed}
+                "seed": self.seed, "layout": self.layout, "radius": self.radius, "scale": self.scale}
+
+    def component_sample(self, labels, eps):
+        """z from the component each label picks: mu_y + sigma_y * eps (supervised AAE)."""
+        mu = tf.gather(tf.convert_to_tensor(self.means), labels)
+        sd = tf.gather(tf.nn.softplus(tf.convert_to_tensor(self.raw_scales)) + 1e-4, labels)
+        return mu + sd * eps
 
 
-def make_prior(kind: str, latent_dim: int, components: int, trainable: bool, seed: int):
+def make_prior(kind: str, latent_dim: int, components: int, trainable: bool, seed: int, **mixture):
     if kind == "normal":
         return StandardNormalPrior(latent_dim, name="prior")
     if kind == "mixture":
-        return MixturePrior(latent_dim, components, trainable, seed, name="prior")
+        return MixturePrior(latent_dim, components, trainable, seed, name="prior", **mixture)
     raise ConfigError(f"model.prior={kind!r} is not one of: normal, mixture")

@@ -9,7 +9,7 @@ from kgen.optim import loss_scaled, make_optimizer
 
 
 def build(recipe: Recipe, image_shape: tuple):
-    from kgen.models import ddpm, gan, vae
+    from kgen.models import aae, avb, ddpm, gan, vae
 
     kind = type(recipe.model)
     mp, jit = recipe.train.mixed_precision, recipe.train.jit_compile
@@ -19,9 +19,7 @@ def build(recipe: Recipe, image_shape: tuple):
         return model
     if kind is gan.GANConfig:
         model = gan.build(recipe.model, image_shape, recipe.data.scale, recipe.seed)
-        d_cfg = recipe.optimizer
-        if recipe.model.d_learning_rate:
-            d_cfg = dataclasses.replace(d_cfg, learning_rate=recipe.model.d_learning_rate)
+        d_cfg = _with_lr(recipe.optimizer, recipe.model.d_learning_rate)
         model.compile(
             g_optimizer=loss_scaled(make_optimizer(recipe.optimizer, "g_optimizer"), mp),
             d_optimizer=loss_scaled(make_optimizer(d_cfg, "d_optimizer"), mp),
@@ -32,4 +30,26 @@ def build(recipe: Recipe, image_shape: tuple):
         model = ddpm.build(recipe.model, image_shape, recipe.seed)
         model.compile(optimizer=loss_scaled(make_optimizer(recipe.optimizer, "adam"), mp), jit_compile=jit)
         return model
+    if kind is aae.AAEConfig:
+        model = aae.build(recipe.model, image_shape, recipe.seed)
+        model.compile(
+            ae_optimizer=loss_scaled(make_optimizer(recipe.optimizer, "ae_optimizer"), mp),
+            d_optimizer=loss_scaled(make_optimizer(_with_lr(recipe.optimizer, recipe.model.d_learning_rate), "d_optimizer"), mp),
+            g_optimizer=loss_scaled(make_optimizer(_with_lr(recipe.optimizer, recipe.model.g_learning_rate), "g_optimizer"), mp),
+            jit_compile=jit,
+        )
+        return model
+    if kind is avb.AVBConfig:
+        model = avb.build(recipe.model, image_shape, recipe.seed)
+        model.compile(
+            ae_optimizer=loss_scaled(make_optimizer(recipe.optimizer, "ae_optimizer"), mp),
+            d_optimizer=loss_scaled(make_optimizer(_with_lr(recipe.optimizer, recipe.model.d_learning_rate), "d_optimizer"), mp),
+            jit_compile=jit,
+        )
+        return model
     raise ConfigError(f"no model family for {kind.__name__}")
+
+
+def _with_lr(cfg, learning_rate: float):
+    """The recipe's optimizer settings with another learning rate (0 keeps the recipe's)."""
+    return dataclasses.replace(cfg, learning_rate=learning_rate) if learning_rate else cfg

@@ -1,0 +1,208 @@
+"""Adversarial autoencoder (Makhzani et al. 2015): a GAN in the latent space shapes the codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgen import figures, losses
+from kgen.config import choices
+from kgen.errors import ConfigError
+from kgen.layers.priors import make_prior
+from kgen.models.base import GenerativeModel, average, global_normal, global_uniform
+from kgen.networks.conv import ConvNet, DeconvNet, conv_net, deconv_net
+from kgen.networks.mlp import MLPNet, mlp_discriminator
+
+
+@dataclass
+class AAEConfig:
+    latent_dim: int = 2
+    encoder: ConvNet = field(default_factory=ConvNet)
+    decoder: DeconvNet = field(default_factory=DeconvNet)
+    # Makhzani et al.: two hidden layers of 1000 units for the latent discriminator
+    discriminator: MLPNet = field(default_factory=lambda: MLPNet(units=(1000, 1000), norm="none"))
+    prior: str = choices("mixture", "normal")
+    prior_components: int = 10
+    prior_radius: float = 4.0  # mixture means on a circle of this radius (2-D latents)
+    prior_scale: float = 0.5
+    supervised: bool = False  # the digit label picks the mixture component (needs labels)
+    d_learning_rate: float = 0.0  # 0: optimizer.learning_rate, for each of the three phases
+    g_learning_rate: float = 0.0
+
+
+def _bce(labels_value, logits):
+    return losses.binary_cross_entropy_from_logits(tf.fill(tf.shape(logits), labels_value), logits)
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class AAE(GenerativeModel):
+    """An adversarial autoencoder. Each `train_step` runs the paper's three phases in order:
+
+        1. reconstruction: encoder + decoder minimise -log p(x | dec(enc(x))) (Bernoulli);
+        2. regularisation, discriminator: D(z) tells prior samples (real) from codes enc(x) (fake);
+        3. regularisation, generator: the encoder minimises BCE(D(enc(x)), 1), fooling D.
+
+    Each phase has its own optimizer and touches only its own variables. With `supervised`, the
+    one-hot label is given to D and the real sample comes from the label's mixture component
+    (Makhzani et al. section 2.3, Figure 4B), which assigns a region of the latent space to each
+    digit. The encoder is deterministic, as in the paper's main experiments.
+
+    References:
+        Makhzani, Shlens, Jaitly, Goodfellow and Frey, Adversarial Autoencoders, arXiv 1511.05644.
+        Seed 000 ("Combining VAE and GAN").
+    """
+
+    network_names = ("encoder", "decoder", "discriminator")
+
+    def __init__(self, encoder, decoder, discriminator, prior, supervised=False, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder, self.decoder, self.discriminator, self.prior = encoder, decoder, discriminator, prior
+        self.supervised, self.seed = supervised, seed
+        self.latent_dim = decoder.input_shape[-1]
+        self.latent_shape = (self.latent_dim,)
+        self.image_shape = tuple(encoder.input_shape[1:])
+        self.components = getattr(prior, "components", 0)
+        if supervised and not self.components:
+            raise ConfigError("model.supervised=true needs model.prior=mixture (one component per class)")
+        self.noise = keras.random.SeedGenerator(seed)
+        self.trackers = {k: keras.metrics.Mean(k) for k in ("reconstruction", "d_loss", "g_loss", "d_accuracy")}
+        self.built = True
+
+    def compile(self, ae_optimizer, d_optimizer, g_optimizer, **kwargs):
+        super().compile(optimizer=None, **kwargs)
+        self.ae_optimizer, self.d_optimizer, self.g_optimizer = ae_optimizer, d_optimizer, g_optimizer
+
+    def optimizers(self):
+        return {"autoencoder": self.ae_optimizer, "discriminator": self.d_optimizer, "generator": self.g_optimizer}
+
+    def trainable_variables_for(self, name):
+        if name == "autoencoder":
+            return self.encoder.trainable_variables + self.decoder.trainable_variables
+        if name == "discriminator":
+            return self.discriminator.trainable_variables
+        return self.encoder.trainable_variables
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def encode(self, x, training=False):
+        return self.encoder(x, training=training)
+
+    def generate(self, z):
+        return tf.sigmoid(self.decoder(z, training=False))
+
+    def prior_noise(self, n, seed):
+        if not self.components:
+            return super().prior_noise(n, seed)
+        seed = tf.stack([tf.cast(seed, tf.int32), tf.constant(0, tf.int32)])
+        return self.prior.distribution().sample(n, seed=seed)
+
+    def prior_batch(self, labels):
+        """Real samples for D, one per example, replica-count invariant."""
+        b = tf.shape(labels)[0]
+        eps = global_normal(b, self.latent_shape, self.noise)
+        if not self.components:
+            return eps
+        if self.supervised:
+            comp = tf.cast(labels, tf.int32)
+        else:  # inverse CDF of the mixture weights
+            u = global_uniform(b, (1,), self.noise)
+            cdf = tf.cumsum(tf.nn.softmax(tf.convert_to_tensor(self.prior.logits)))
+            comp = tf.minimum(tf.reduce_sum(tf.cast(u > cdf[None], tf.int32), axis=1), self.components - 1)
+        return self.prior.component_sample(comp, eps)
+
+    def critic(self, z, labels, training):
+        if self.supervised:
+            z = tf.concat([z, tf.one_hot(tf.cast(labels, tf.int32), self.components)], axis=-1)
+        return self.discriminator(z, training=training)
+
+    def reconstruction_phase(self, x):
+        with tf.GradientTape() as tape:
+            logits = self.decoder(self.encoder(x, training=True), training=True)
+            per_example = -losses.bernoulli_log_likelihood(x, logits)
+            scaled = self.ae_optimizer.scale_loss(average(per_example, tf.shape(x)[0]))
+        variables = self.trainable_variables_for("autoencoder")
+        self.ae_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        return per_example
+
+    def discriminator_phase(self, x, labels):
+        z_fake = self.encoder(x, training=True)
+        z_real = self.prior_batch(labels)
+        with tf.GradientTape() as tape:
+            real, fake = self.critic(z_real, labels, True), self.critic(z_fake, labels, True)
+            per_example = _bce(1.0, real) + _bce(0.0, fake)
+            scaled = self.d_optimizer.scale_loss(average(per_example, tf.shape(x)[0]))
+        variables = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        accuracy = 0.5 * (tf.cast(real > 0, tf.float32) + tf.cast(fake < 0, tf.float32))
+        return per_example, tf.reshape(accuracy, [-1])
+
+    def generator_phase(self, x, labels):
+        with tf.GradientTape() as tape:
+            per_example = _bce(1.0, self.critic(self.encoder(x, training=True), labels, True))
+            scaled = self.g_optimizer.scale_loss(average(per_example, tf.shape(x)[0]))
+        variables = self.encoder.trainable_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        return per_example
+
+    def train_step(self, data):
+        x, labels = data
+        recon = self.reconstruction_phase(x)
+        d_loss, accuracy = self.discriminator_phase(x, labels)
+        g_loss = self.generator_phase(x, labels)
+        return self._track(recon, d_loss, g_loss, accuracy)
+
+    def _track(self, recon, d_loss, g_loss, accuracy):
+        for k, v in (("reconstruction", recon), ("d_loss", d_loss), ("g_loss", g_loss), ("d_accuracy", accuracy)):
+            self.trackers[k].update_state(tf.reduce_mean(v))
+        return {k: m.result() for k, m in self.trackers.items()}
+
+    def test_step(self, data):
+        x, labels = data
+        z = self.encoder(x, training=False)
+        recon = -losses.bernoulli_log_likelihood(x, self.decoder(z, training=False))
+        real, fake = self.critic(self.prior_batch(labels), labels, False), self.critic(z, labels, False)
+        accuracy = tf.reshape(0.5 * (tf.cast(real > 0, tf.float32) + tf.cast(fake < 0, tf.float32)), [-1])
+        return self._track(recon, _bce(1.0, real) + _bce(0.0, fake), _bce(1.0, fake), accuracy)
+
+    def endpoints(self):
+        def encode(images):
+            return self.encode(images)
+
+        def decode(z):
+            return self.generate(z)
+
+        out = super().endpoints()
+        out["encode"] = (encode, [tf.TensorSpec([None, *self.image_shape], tf.float32, "images")])
+        out["decode"] = (decode, [tf.TensorSpec([None, self.latent_dim], tf.float32, "z")])
+        return out
+
+    def figures(self, images, labels):
+        x = images[:16]
+        out = {
+            "prior_samples": figures.grid(self.sample(64, 0).numpy(), 8),
+            "reconstructions": figures.grid(np.concatenate([x[:8], self.generate(self.encode(x)).numpy()[:8]]), 8),
+        }
+        if self.latent_dim == 2:
+            codes = np.concatenate([self.encode(images[i : i + 500]).numpy() for i in range(0, len(images), 500)])
+            comps = {}
+            if self.components:
+                comps = {"prior_means": self.prior.means.numpy(),
+                         "prior_scales": tf.nn.softplus(self.prior.raw_scales.numpy()).numpy()}
+            out["latent_scatter"] = figures.latent_scatter(codes, labels, "test set, codes", **comps)
+        return out
+
+
+def build(cfg: AAEConfig, image_shape: tuple, seed: int) -> AAE:
+    encoder = conv_net(cfg.encoder, image_shape, cfg.latent_dim, "encoder")
+    decoder = deconv_net(cfg.decoder, cfg.latent_dim, image_shape[-1], "decoder")
+    extra = cfg.prior_components if cfg.supervised else 0
+    discriminator = mlp_discriminator(cfg.discriminator, (cfg.latent_dim + extra,))
+    prior = make_prior(cfg.prior, cfg.latent_dim, cfg.prior_components, False, seed,
+                       **({"layout": "circle", "radius": cfg.prior_radius, "scale": cfg.prior_scale}
+                          if cfg.prior == "mixture" else {}))
+    return AAE(encoder, decoder, discriminator, prior, cfg.supervised, seed, name="aae")

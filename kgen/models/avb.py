@@ -1,0 +1,213 @@
+"""Adversarial variational Bayes (Mescheder, Nowozin and Geiger 2017): a VAE whose posterior is
+implicit, z = f(x, eps), with the KL term estimated by a discriminator T(x, z)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgen import figures, losses
+from kgen.models.base import GenerativeModel, average, global_normal
+from kgen.networks.conv import ConvNet, DeconvNet, conv_net, deconv_net
+
+
+@dataclass
+class AVBConfig:
+    latent_dim: int = 2
+    noise_dim: int = 8  # eps of the implicit encoder
+    hidden: int = 256  # width of the layers that mix features with eps (encoder) or z (T)
+    encoder: ConvNet = field(default_factory=ConvNet)
+    decoder: DeconvNet = field(default_factory=DeconvNet)
+    discriminator: ConvNet = field(default_factory=lambda: ConvNet(filters=(32, 64), strides=(2, 2)))
+    adaptive_contrast: bool = False  # the paper's section 3.3; off by default
+    contrast_samples: int = 8  # samples per image to estimate mu(x), sigma(x) for adaptive contrast
+    d_learning_rate: float = 0.0  # 0: optimizer.learning_rate
+
+
+def implicit_encoder(spec: ConvNet, image_shape, noise_dim, hidden, latent_dim, name="encoder"):
+    """[x, eps] -> z: conv features of x, concatenated with eps, through two Dense layers."""
+    x = keras.Input(image_shape, name="x")
+    eps = keras.Input((noise_dim,), name="eps")
+    h = conv_net(spec, image_shape, hidden, "features")(x)
+    h = keras.layers.Concatenate()([keras.layers.Activation("relu")(h), eps])
+    h = keras.layers.Dense(hidden, activation="relu", name="mix")(h)
+    z = keras.layers.Dense(latent_dim, dtype="float32", name="z")(h)
+    return keras.Model([x, eps], z, name=name)
+
+
+def critic_network(spec: ConvNet, image_shape, latent_dim, hidden, name="discriminator"):
+    """T(x, z) -> logit: conv features of x and a Dense embedding of z, joined by two layers."""
+    x = keras.Input(image_shape, name="x")
+    z = keras.Input((latent_dim,), name="z")
+    hx = keras.layers.Activation("relu")(conv_net(spec, image_shape, hidden, "x_features")(x))
+    hz = keras.layers.Dense(hidden, activation="relu", name="z_features")(z)
+    h = keras.layers.Dense(hidden, activation="relu", name="joint")(keras.layers.Concatenate()([hx, hz]))
+    return keras.Model([x, z], keras.layers.Dense(1, dtype="float32", name="out")(h), name=name)
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class AVB(GenerativeModel):
+    """AVB, Algorithm 1 of the paper. Each `train_step`:
+
+        1. discriminator: T(x, z) learns to tell z ~ q(z|x) (label 1) from z ~ p(z) (label 0); at
+           its optimum T*(x, z) = log q(z|x) - log p(z);
+        2. encoder and decoder: minimise -log p(x|z) + T(x, z), z = f(x, eps), the negative ELBO
+           with T standing in for the intractable KL term (T's weights held fixed).
+
+    With adaptive contrast (section 3.3), T instead compares the normalised codes
+    z_bar = (z - mu(x)) / sigma(x) (moments from `contrast_samples` draws per image) with N(0, I),
+    and the KL becomes E[T(x, z_bar)] + E[log r(z|x) - log p(z)], r = N(mu(x), sigma(x)^2), a
+    much easier task for T when q is far from the prior.
+
+    References:
+        Mescheder, Nowozin and Geiger, Adversarial Variational Bayes, ICML 2017.
+        Seed 000 ("Combining VAE and GAN").
+    """
+
+    network_names = ("encoder", "decoder", "discriminator")
+
+    def __init__(self, encoder, decoder, discriminator, adaptive_contrast=False, contrast_samples=8, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder, self.decoder, self.discriminator = encoder, decoder, discriminator
+        self.adaptive_contrast, self.contrast_samples, self.seed = adaptive_contrast, contrast_samples, seed
+        self.latent_dim = decoder.input_shape[-1]
+        self.noise_dim = encoder.input_shape[1][-1]
+        self.latent_shape = (self.latent_dim,)
+        self.image_shape = tuple(decoder.output_shape[1:])
+        self.noise = keras.random.SeedGenerator(seed)
+        self.trackers = {k: keras.metrics.Mean(k) for k in ("loss", "reconstruction", "kl_estimate", "d_loss", "d_accuracy")}
+        self.built = True
+
+    def compile(self, ae_optimizer, d_optimizer, **kwargs):
+        super().compile(optimizer=None, **kwargs)
+        self.ae_optimizer, self.d_optimizer = ae_optimizer, d_optimizer
+
+    def optimizers(self):
+        return {"autoencoder": self.ae_optimizer, "discriminator": self.d_optimizer}
+
+    def trainable_variables_for(self, name):
+        if name == "discriminator":
+            return self.discriminator.trainable_variables
+        return self.encoder.trainable_variables + self.decoder.trainable_variables
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def encode(self, x, eps=None, training=False):
+        if eps is None:
+            eps = tf.random.stateless_normal([tf.shape(x)[0], self.noise_dim], seed=[self.seed, 11])
+        return self.encoder([x, eps], training=training)
+
+    def generate(self, z):
+        return tf.sigmoid(self.decoder(z, training=False))
+
+    def _codes(self, x, training):
+        """z ~ q(z|x), and the contrast pieces (z_bar, log r - log p) when adaptive."""
+        b = tf.shape(x)[0]
+        if not self.adaptive_contrast:
+            return self.encoder([x, global_normal(b, (self.noise_dim,), self.noise)], training=training), None
+        m = self.contrast_samples
+        eps = tf.reshape(global_normal(b, (m, self.noise_dim), self.noise), [b * m, self.noise_dim])
+        zs = tf.reshape(self.encoder([tf.repeat(x, m, axis=0), eps], training=training), [b, m, self.latent_dim])
+        mu = tf.reduce_mean(zs, axis=1)
+        sd = tf.math.reduce_std(zs, axis=1) + 1e-4
+        z = zs[:, 0]
+        z_bar = (z - mu) / sd
+        log_r = losses.gaussian_log_density(z, mu, 2.0 * tf.math.log(sd))
+        log_p = losses.gaussian_log_density(z, 0.0, 0.0)
+        return z, (z_bar, log_r - log_p)
+
+    def discriminator_phase(self, x):
+        b = tf.shape(x)[0]
+        z, contrast = self._codes(x, True)
+        q_sample = tf.stop_gradient(z if contrast is None else contrast[0])
+        p_sample = global_normal(b, self.latent_shape, self.noise)  # p(z), or r~ = N(0, I) with AC
+        with tf.GradientTape() as tape:
+            tq, tp = self.discriminator([x, q_sample], training=True), self.discriminator([x, p_sample], training=True)
+            per_example = losses.binary_cross_entropy_from_logits(tf.ones_like(tq), tq) + \
+                losses.binary_cross_entropy_from_logits(tf.zeros_like(tp), tp)
+            scaled = self.d_optimizer.scale_loss(average(per_example, b))
+        variables = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        accuracy = 0.5 * (tf.cast(tq > 0, tf.float32) + tf.cast(tp < 0, tf.float32))
+        return per_example, tf.reshape(accuracy, [-1])
+
+    def elbo_terms(self, x, training):
+        z, contrast = self._codes(x, training)
+        recon = -losses.bernoulli_log_likelihood(x, self.decoder(z, training=training))
+        if contrast is None:
+            kl = tf.reshape(self.discriminator([x, z], training=False), [-1])
+        else:
+            z_bar, log_ratio = contrast
+            kl = tf.reshape(self.discriminator([x, z_bar], training=False), [-1]) + log_ratio
+        return recon, kl
+
+    def autoencoder_phase(self, x):
+        with tf.GradientTape() as tape:
+            recon, kl = self.elbo_terms(x, True)
+            per_example = recon + kl
+            scaled = self.ae_optimizer.scale_loss(average(per_example, tf.shape(x)[0]))
+        variables = self.trainable_variables_for("autoencoder")
+        self.ae_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        return per_example, recon, kl
+
+    def train_step(self, data):
+        x, _ = data
+        d_loss, accuracy = self.discriminator_phase(x)
+        loss, recon, kl = self.autoencoder_phase(x)
+        return self._track(loss, recon, kl, d_loss, accuracy)
+
+    def _track(self, loss, recon, kl, d_loss, accuracy):
+        for k, v in (("loss", loss), ("reconstruction", recon), ("kl_estimate", kl), ("d_loss", d_loss),
+                     ("d_accuracy", accuracy)):
+            self.trackers[k].update_state(tf.reduce_mean(v))
+        return {k: m.result() for k, m in self.trackers.items()}
+
+    def test_step(self, data):
+        x, _ = data
+        recon, kl = self.elbo_terms(x, False)
+        z = self.encode(x)
+        tq = self.discriminator([x, z], training=False)
+        tp = self.discriminator([x, global_normal(tf.shape(x)[0], self.latent_shape, self.noise)], training=False)
+        d_loss = losses.binary_cross_entropy_from_logits(tf.ones_like(tq), tq) + \
+            losses.binary_cross_entropy_from_logits(tf.zeros_like(tp), tp)
+        accuracy = tf.reshape(0.5 * (tf.cast(tq > 0, tf.float32) + tf.cast(tp < 0, tf.float32)), [-1])
+        return self._track(recon + kl, recon, kl, d_loss, accuracy)
+
+    def endpoints(self):
+        def encode(images, seed):
+            eps = tf.random.stateless_normal([tf.shape(images)[0], self.noise_dim],
+                                             seed=tf.stack([tf.cast(seed, tf.int32), tf.constant(1, tf.int32)]))
+            return self.encode(images, eps)
+
+        def decode(z):
+            return self.generate(z)
+
+        out = super().endpoints()
+        # implicit posterior: encode draws one z ~ q(z|x) per image; the seed picks the draw
+        out["encode"] = (encode, [tf.TensorSpec([None, *self.image_shape], tf.float32, "images"),
+                                  tf.TensorSpec([], tf.int32, "seed")])
+        out["decode"] = (decode, [tf.TensorSpec([None, self.latent_dim], tf.float32, "z")])
+        return out
+
+    def figures(self, images, labels):
+        x = images[:16]
+        out = {
+            "prior_samples": figures.grid(self.sample(64, 0).numpy(), 8),
+            "reconstructions": figures.grid(np.concatenate([x[:8], self.generate(self.encode(x)).numpy()[:8]]), 8),
+        }
+        if self.latent_dim == 2:
+            codes = np.concatenate([self.encode(images[i : i + 500]).numpy() for i in range(0, len(images), 500)])
+            out["latent_scatter"] = figures.latent_scatter(codes, labels, "test set, one draw of q(z|x)")
+        return out
+
+
+def build(cfg: AVBConfig, image_shape: tuple, seed: int) -> AVB:
+    encoder = implicit_encoder(cfg.encoder, image_shape, cfg.noise_dim, cfg.hidden, cfg.latent_dim)
+    decoder = deconv_net(cfg.decoder, cfg.latent_dim, image_shape[-1], "decoder")
+    critic = critic_network(cfg.discriminator, image_shape, cfg.latent_dim, cfg.hidden)
+    return AVB(encoder, decoder, critic, cfg.adaptive_contrast, cfg.contrast_samples, seed, name="avb")
