@@ -103,3 +103,26 @@ def tiny_ddpm_recipe(tmp_path: Path, **overrides) -> Recipe:
                     logdir=str(tmp_path / "logs"), export_dir=str(tmp_path / "saved_models")),
     )
     return config_lib.apply_overrides(recipe, overrides) if overrides else recipe
+
+
+def tiny_hybrid_recipe(tmp_path: Path, family: str, **overrides) -> Recipe:
+    """AAE or AVB with mnist_vae's shape at 8 filters, on 256 bundled digits."""
+    from kgen.models.aae import AAEConfig
+    from kgen.models.avb import AVBConfig
+    from kgen.networks.mlp import MLPNet
+
+    enc = ConvNet(filters=(8, 8), strides=(2, 2), padding="valid")
+    dec = DeconvNet(start_shape=(7, 7, 4), filters=(8, 8), strides=(2, 2))
+    if family == "aae":
+        model = AAEConfig(latent_dim=2, encoder=enc, decoder=dec, discriminator=MLPNet(units=(32, 32), norm="none"))
+    else:
+        model = AVBConfig(latent_dim=2, noise_dim=4, hidden=16, encoder=enc, decoder=dec,
+                          discriminator=ConvNet(filters=(4,), strides=(2,), padding="same", activation="leaky_relu"))
+    recipe = Recipe(
+        name=f"tiny_{family}", model=model,
+        data=Data(name="mnist_sample", limit=256),
+        optimizer=Optimizer(learning_rate=2e-3),
+        train=Train(epochs=2, batch_size=32, steps_per_epoch=3, log_every_steps=1, grid_rows=2, verbose=0,
+                    logdir=str(tmp_path / "logs"), export_dir=str(tmp_path / "saved_models")),
+    )
+    return config_lib.apply_overrides(recipe, overrides) if overrides else recipe

@@ -98,6 +98,7 @@ class AVB(GenerativeModel):
         return list(self.trackers.values())
 
     def encode(self, x, eps=None, training=False):
+        x = tf.convert_to_tensor(x, tf.float32)
         if eps is None:
             eps = tf.random.stateless_normal([tf.shape(x)[0], self.noise_dim], seed=[self.seed, 11])
         return self.encoder([x, eps], training=training)
