@@ -49,7 +49,8 @@ class DDPM(GenerativeModel):
         L_simple = E_{t, x_0, eps} || eps - eps_theta(sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, t) ||^2,
 
     t uniform in [0, T). An exponential moving average of the weights (`ema_network`, decay
-    `ema_decay`) is what samples, evaluates and exports. Images live in [-1, 1].
+    min(`ema_decay`, (1 + n) / (10 + n)) at step n) is what samples, evaluates and exports.
+    Images live in [-1, 1].
 
     Args:
         network: the noise predictor [x_t, t] -> eps (a U-Net).
@@ -105,7 +106,11 @@ class DDPM(GenerativeModel):
             scaled = self.optimizer.scale_loss(average(per_example, tf.shape(x0)[0]))
         variables = self.network.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        ema_update(self.ema_network.weights, self.network.weights, self.ema_decay)
+        # EMA warm-up (as TensorFlow's ExponentialMovingAverage with num_updates): early averages
+        # would otherwise be dominated by the random initial weights for ~1/(1 - decay) steps
+        n = tf.cast(self.optimizer.iterations, tf.float32)
+        decay = tf.minimum(self.ema_decay, (1.0 + n) / (10.0 + n))
+        ema_update(self.ema_network.weights, self.network.weights, decay)
         self.trackers["loss"].update_state(tf.reduce_mean(per_example))
         return {"loss": self.trackers["loss"].result()}
 
