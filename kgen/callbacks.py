@@ -120,3 +120,31 @@ class TensorBoardLogger(keras.callbacks.Callback):
 
     def sample_grid(self) -> np.ndarray:
         return figures.grid(self.model.generate(self.fixed_noise).numpy(), self.rows)
+
+
+class PeriodicKID(keras.callbacks.Callback):
+    """KID of `num_samples` samples against the run's test images every `every` epochs, in the
+    project classifier's feature space (MNIST-shaped models only), logged as `eval/kid`, so
+    quality shows in TensorBoard beside the losses. Cheap settings: it is a trend, not a score."""
+
+    def __init__(self, writer, test_images, every: int, num_samples: int = 500):
+        super().__init__()
+        from kgen.metrics import classifier
+
+        self.writer, self.every, self.n = writer, every, num_samples
+        self.classifier = classifier.load()
+        self.reference = classifier.predict(self.classifier, test_images[:2000])[1]
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        from kgen.metrics import classifier, kid
+
+        images = self.model.sample(self.n, 10_000 + epoch).numpy()
+        value, se = kid(self.reference, classifier.predict(self.classifier, images)[1], subsets=20,
+                        subset_size=min(500, self.n))
+        with self.writer.as_default():
+            tf.summary.scalar("eval/kid", value, step=epoch + 1)
+            tf.summary.scalar("eval/kid_se", se, step=epoch + 1)
+        if logs is not None:
+            logs["kid"] = value

@@ -60,6 +60,7 @@ class Train:
     log_every_steps: int = 50  # per-step TensorBoard scalars: mean over this many steps
     grid_rows: int = 8  # the epoch sample grid is grid_rows x grid_rows images
     keep_checkpoints: int = 2
+    kid_every: int = 0  # MNIST-shaped models: KID of 500 samples every N epochs (0 = off)
     logdir: str = "logs"
     export_dir: str = "saved_models"
     verbose: int = 2  # 0 silent, 1 progress bar, 2 one line per epoch

@@ -16,7 +16,7 @@ import tensorflow as tf
 from kgen import config as config_lib
 from kgen import data as data_lib
 from kgen import figures, models
-from kgen.callbacks import EpochCheckpoint, NaNGuard, TensorBoardLogger
+from kgen.callbacks import EpochCheckpoint, NaNGuard, PeriodicKID, TensorBoardLogger
 from kgen.checkpoint import Checkpointer
 from kgen.config import ConfigError, Recipe
 from kgen.export import export
@@ -150,7 +150,13 @@ def run(recipe: Recipe, resume_dir: Path | None = None, callbacks=(), export_mod
     fixed_noise = model.prior_noise(t.grid_rows * t.grid_rows, recipe.seed)
     logger = TensorBoardLogger(run_dir, fixed_noise, t.grid_rows, t.log_every_steps, steps,
                                config_lib.to_json(recipe) + "\n\n" + recipe.source)
-    cbs = [NaNGuard(t.log_every_steps, checkpoints), EpochCheckpoint(checkpoints, steps), logger, *callbacks]
+    cbs = [NaNGuard(t.log_every_steps, checkpoints), EpochCheckpoint(checkpoints, steps), logger]
+    if t.kid_every:
+        if image_shape != (28, 28, 1):
+            raise ConfigError(f"train.kid_every needs MNIST-shaped images (28, 28, 1), not {image_shape}")
+        images01 = np.asarray(data_lib.pipeline.scale(bundle.test_images, "unit"))
+        cbs.append(PeriodicKID(logger.train_writer, images01, t.kid_every))
+    cbs += list(callbacks)
     start = time.time()
     history = {}
     if initial_epoch < t.epochs:

@@ -1,0 +1,148 @@
+"""Sample quality of any exported kgen model on MNIST.
+
+    python -m kgen.evaluate PATH [--num_samples=10000] [--reference=mnist|mnist_sample]
+                                 [--data.path=mnist.npz] [--seed=0]
+
+PATH is a SavedModel directory or a run directory (logs/<recipe>/<date-time>, whose model is
+found through its config.json). N samples are drawn through the `sample` endpoint and compared
+with the reference set in the 128-d feature space of the project's own MNIST classifier
+(kgen/metrics/classifier.py):
+
+- fid: Frechet distance of the two feature Gaussians. Only comparable with FIDs computed by this
+  command with the same classifier weights, reference set and number of samples.
+- kid, kid_se: kernel inception distance (unbiased, cubic polynomial kernel) and its standard error
+  over 100 subsets of min(1000, N).
+- precision, recall: Kynkaanniemi et al. 2019, k = 3, on up to 5,000 points of each set.
+- coverage, top_class_share, classes_seen, mean_confidence: the spread of the classifier's labels.
+
+The reference is the 10,000-digit MNIST test set (found as for training: --data.path,
+$KGEN_DATA_DIR, TFDS), or with --reference=mnist_sample the 1,000 bundled test digits. Its
+features are computed once and cached in $KGEN_DATA_DIR/cache. Prints the metrics as JSON and
+writes them to metrics.json (merged into a run directory's) and, for a run, to its TensorBoard.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from kgen.data.mnist import data_dir, load_mnist
+from kgen.errors import ConfigError, DataError, KgenError
+from kgen.metrics import classifier, distances
+
+PR_POINTS = 5000
+
+
+def reference_features(reference: str, path: str = "") -> tuple[np.ndarray, np.ndarray, str]:
+    """(class probabilities, features) of the reference test set, cached per classifier weights."""
+    weights = hashlib.sha256(classifier.weights_path().read_bytes()).hexdigest()[:12]
+    cache = data_dir() / "cache" / f"{reference}_test_features_{weights}.npz"
+    if cache.exists():
+        with np.load(cache) as f:
+            return f["probs"], f["features"], str(f["origin"])
+    arrays, origin = load_mnist(reference, path)
+    probs, feats = classifier.predict(classifier.load(), arrays["x_test"][..., None] / 255.0)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, probs=probs, features=feats, origin=origin)
+    except OSError:
+        pass  # a read-only cache folder only costs time
+    return probs, feats, origin
+
+
+def find_model(path: Path) -> tuple[Path, Path | None]:
+    """(SavedModel directory, run directory or None)."""
+    if (path / "saved_model.pb").exists():
+        return path, None
+    config = path / "config.json"
+    if config.exists():
+        recipe = json.loads(config.read_text())["recipe"]
+        saved = Path(recipe["train"]["export_dir"]) / recipe["name"]
+        if (saved / "saved_model.pb").exists():
+            return saved, path
+        raise ConfigError(f"{path} is a run of {recipe['name']}, but its SavedModel {saved} does not exist "
+                          "(run from the directory the run was started in, or pass the SavedModel path)")
+    raise ConfigError(f"{path}: neither a SavedModel (no saved_model.pb) nor a run directory (no config.json)")
+
+
+def draw(saved_model: Path, n: int, seed: int, batch: int = 500) -> np.ndarray:
+    model = tf.saved_model.load(str(saved_model))
+    out = []
+    for i, start in enumerate(range(0, n, batch)):
+        m = min(batch, n - start)
+        out.append(model.sample(num_samples=tf.constant(m), seed=tf.constant(seed * 100_003 + i)).numpy())
+    images = np.concatenate(out)
+    if images.shape[1:] != (28, 28, 1):
+        raise ConfigError(f"{saved_model} samples images of shape {images.shape[1:]}; these metrics need "
+                          "MNIST-shaped samples [28, 28, 1]")
+    return images
+
+
+def evaluate_images(images: np.ndarray, reference: str = "mnist", path: str = "", seed: int = 0) -> dict:
+    ref_probs, ref_feats, origin = reference_features(reference, path)
+    probs, feats = classifier.predict(classifier.load(), images)
+    rng = np.random.default_rng(seed)
+    pr_ref = ref_feats[rng.permutation(len(ref_feats))[:PR_POINTS]]
+    pr_fake = feats[rng.permutation(len(feats))[:PR_POINTS]]
+    kid, kid_se = distances.kid(ref_feats, feats, subset_size=min(1000, len(feats)), seed=seed)
+    precision, recall = distances.precision_recall(pr_ref, pr_fake, k=3)
+    return {
+        "fid": distances.frechet_distance(*distances.statistics(feats), *distances.statistics(ref_feats)),
+        "kid": kid,
+        "kid_se": kid_se,
+        "precision": precision,
+        "recall": recall,
+        **distances.class_coverage(probs),
+        "num_samples": int(len(images)),
+        "reference": origin,
+        "reference_images": int(len(ref_feats)),
+        "features": f"kgen MNIST classifier, 128-d penultimate layer ({classifier.WEIGHTS})",
+    }
+
+
+def evaluate(path: str, num_samples: int = 10_000, reference: str = "mnist", data_path: str = "", seed: int = 0) -> dict:
+    saved, run_dir = find_model(Path(path))
+    metrics = evaluate_images(draw(saved, num_samples, seed), reference, data_path, seed)
+    out = (run_dir or saved) / "metrics.json"
+    merged = json.loads(out.read_text()) if out.exists() else {}
+    merged.update(metrics)
+    out.write_text(json.dumps(merged, indent=2))
+    if run_dir is not None:
+        writer = tf.summary.create_file_writer(str(run_dir / "train"))
+        with writer.as_default():
+            for k, v in metrics.items():
+                if isinstance(v, float):
+                    tf.summary.scalar(f"eval/{k}", v, step=0)
+        writer.flush()
+    return metrics
+
+
+def main(argv: list[str]) -> int:
+    positional = [a for a in argv if not a.startswith("--")]
+    options = dict(a[2:].split("=", 1) if "=" in a else (a[2:], "true") for a in argv if a.startswith("--"))
+    known = {"num_samples", "reference", "data.path", "seed"}
+    if len(positional) != 1 or set(options) - known:
+        print(__doc__, file=sys.stderr)
+        unknown = set(options) - known
+        if unknown:
+            print(f"kgen.evaluate: error: unknown option(s) {sorted(unknown)}; valid: {sorted(known)}", file=sys.stderr)
+        return 2
+    try:
+        if options.get("reference", "mnist") not in ("mnist", "mnist_sample"):
+            raise ConfigError("--reference must be mnist or mnist_sample")
+        metrics = evaluate(positional[0], int(options.get("num_samples", 10_000)), options.get("reference", "mnist"),
+                           options.get("data.path", ""), int(options.get("seed", 0)))
+    except (KgenError, DataError, ValueError) as e:
+        print(f"kgen.evaluate: error: {e}", file=sys.stderr)
+        return 2 if isinstance(e, (ConfigError, ValueError)) else 1
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
