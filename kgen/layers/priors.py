@@ -85,6 +85,11 @@ class MixturePrior(keras.layers.Layer):
         return {**super().get_config(), "latent_dim": self.latent_dim, "components": self.components,
                 "seed": self.seed, "layout": self.layout, "radius": self.radius, "scale": self.scale}
 
+    def plot_components(self) -> dict:
+        """Means and scales as NumPy, the keyword arguments of figures.latent_scatter."""
+        return {"prior_means": np.asarray(self.means.numpy()),
+                "prior_scales": tf.nn.softplus(self.raw_scales.numpy()).numpy() + 1e-4}
+
     def component_sample(self, labels, eps):
         """z from the component each label picks: mu_y + sigma_y * eps (supervised AAE)."""
         mu = tf.gather(tf.convert_to_tensor(self.means), labels)

@@ -173,13 +173,7 @@ class AAE(GenerativeModel):
         def encode(images):
             return self.encode(images)
 
-        def decode(z):
-            return self.generate(z)
-
-        out = super().endpoints()
-        out["encode"] = (encode, [tf.TensorSpec([None, *self.image_shape], tf.float32, "images")])
-        out["decode"] = (decode, [tf.TensorSpec([None, self.latent_dim], tf.float32, "z")])
-        return out
+        return self.coding_endpoints(encode, [self.image_spec()])
 
     def figures(self, images, labels):
         x = images[:16]
@@ -189,10 +183,7 @@ class AAE(GenerativeModel):
         }
         if self.latent_dim == 2:
             codes = np.concatenate([self.encode(images[i : i + 500]).numpy() for i in range(0, len(images), 500)])
-            comps = {}
-            if self.components:
-                comps = {"prior_means": self.prior.means.numpy(),
-                         "prior_scales": tf.nn.softplus(self.prior.raw_scales.numpy()).numpy()}
+            comps = self.prior.plot_components() if self.components else {}
             out["latent_scatter"] = figures.latent_scatter(codes, labels, "test set, codes", **comps)
         return out
 

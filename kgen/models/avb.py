@@ -185,15 +185,8 @@ class AVB(GenerativeModel):
                                              seed=tf.stack([tf.cast(seed, tf.int32), tf.constant(1, tf.int32)]))
             return self.encode(images, eps)
 
-        def decode(z):
-            return self.generate(z)
-
-        out = super().endpoints()
         # implicit posterior: encode draws one z ~ q(z|x) per image; the seed picks the draw
-        out["encode"] = (encode, [tf.TensorSpec([None, *self.image_shape], tf.float32, "images"),
-                                  tf.TensorSpec([], tf.int32, "seed")])
-        out["decode"] = (decode, [tf.TensorSpec([None, self.latent_dim], tf.float32, "z")])
-        return out
+        return self.coding_endpoints(encode, [self.image_spec(), tf.TensorSpec([], tf.int32, "seed")])
 
     def figures(self, images, labels):
         x = images[:16]

@@ -96,6 +96,20 @@ class GenerativeModel(keras.Model):
             "generate": (generate, [tf.TensorSpec([None, *self.latent_shape], tf.float32, "z")]),
         }
 
+    def coding_endpoints(self, encode, encode_signature) -> dict:
+        """`sample` and `generate`, plus `encode` and `decode` for models that have an encoder."""
+
+        def decode(z):
+            return self.generate(z)
+
+        out = GenerativeModel.endpoints(self)
+        out["encode"] = (encode, encode_signature)
+        out["decode"] = (decode, [tf.TensorSpec([None, *self.latent_shape], tf.float32, "z")])
+        return out
+
+    def image_spec(self, name: str = "images") -> tf.TensorSpec:
+        return tf.TensorSpec([None, *self.image_shape], tf.float32, name)
+
     def figures(self, images: np.ndarray, labels: np.ndarray) -> dict:
         return {}
 

@@ -207,13 +207,7 @@ class VAE(GenerativeModel):
         def encode(images):
             return self.encode(images)
 
-        def decode(z):
-            return self.generate(z)
-
-        out = super().endpoints()
-        out["encode"] = (encode, [tf.TensorSpec([None, *self.image_shape], tf.float32, "images")])
-        out["decode"] = (decode, [tf.TensorSpec([None, self.latent_dim], tf.float32, "z")])
-        return out
+        return self.coding_endpoints(encode, [self.image_spec()])
 
     def figures(self, images, labels):
         """The seed's figure (16 test images encoded, z drawn from their posteriors, decoded),
@@ -237,10 +231,7 @@ class VAE(GenerativeModel):
                             for kind in ("linear", "spherical")]), 10)
         if self.latent_dim == 2:
             means = np.concatenate([self.encode(images[i : i + 500])[0].numpy() for i in range(0, len(images), 500)])
-            comps = {}
-            if hasattr(self.prior, "means"):
-                comps = {"prior_means": np.asarray(self.prior.means.numpy()),
-                         "prior_scales": tf.nn.softplus(self.prior.raw_scales.numpy()).numpy()}
+            comps = self.prior.plot_components() if hasattr(self.prior, "plot_components") else {}
             out["latent_scatter"] = figures.latent_scatter(means, labels, **comps)
             out["latent_manifold"] = figures.grid(self.generate(figures.manifold_latents(20)).numpy(), 20)
         return out
