@@ -10,9 +10,9 @@ level, attention at 7x7: 6,469,889 parameters (asserted by tests/test_recipes.py
 Every epoch a grid from fixed noise with DDIM (50 steps, eta 0: cheap and deterministic); at the
 end a grid with the full 1000-step ancestral sampler and an inpainting figure (bottom halves).
 
-Time: 50 epochs are 23,450 steps. Measured here on 2 CPU cores: see benchmarks/README.md (about
-1.5 s per step of 128 images, so about 10 h); on one modern GPU, a 6.5M-parameter U-Net at
-28x28 runs well over 20 steps/s, well under 30 minutes (an estimate, not measured here).
+Time: 50 epochs are 23,450 steps of 128 images. Measured here on 2 CPU cores: 18.1 s per step
+(benchmarks/README.md), so about 118 h: a GPU job. On one modern GPU a 6.5M-parameter U-Net at
+28x28 should run well over 10 steps/s, under an hour in all (an estimate, not measured here).
 
     python -m kgen.recipes.mnist_ddpm                 # full MNIST
     python -m kgen.recipes.mnist_ddpm --quick         # a small U-Net, bundled sample, minutes

@@ -189,3 +189,12 @@ def test_cli_restore_modes(tmp_path, capsys):
     assert np.asarray(Image.open(run_dir / "restore_denoise.png")).shape == (2 * 9 + 1, 1 * 9 + 1)
     assert cli.main(recipe, ["--mode=paint"]) == 2
     assert "not one of: train, inpaint, denoise" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("shape", [(64, 64, 3), (30, 30, 3)])
+def test_unet_fits_face_sizes_and_pads_odd_ones(shape):
+    from kgen.networks.unet import UNet, unet
+
+    net = unet(UNet(channels=8, channel_mult=(1, 2, 2, 2), num_res_blocks=1, attention_levels=(3,), groups=4), shape)
+    out = net([tf.zeros([2, *shape]), tf.constant([0, 999])])
+    assert out.shape == (2, *shape)
