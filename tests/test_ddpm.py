@@ -145,8 +145,11 @@ def test_mirrored_ddpm_step_equals_single_device(tmp_path, mirrored):
         m.set_weights(weights)
         m.fit(tf.data.Dataset.from_tensors((x0, tf.zeros(16, tf.int32))), verbose=0)
         results.append(m.get_weights())
+    moved = max(np.abs(a - b).max() for a, b in zip(results[0], weights))
+    assert moved > 1e-3  # Adam's first step moves weights by about the learning rate, 2e-3
+    # all-reduce order changes float32 sums: allow 5% of one step, not 1e-5 as for the smaller nets
     for a, b in zip(*results):  # includes the EMA network's weights
-        np.testing.assert_allclose(a, b, atol=1e-5)
+        np.testing.assert_allclose(a, b, atol=1e-4)
 
 
 def test_run_and_export_round_trip(tmp_path):
