@@ -73,7 +73,7 @@ def class_coverage(probs: np.ndarray) -> dict:
     hist = np.bincount(probs.argmax(1), minlength=k) / len(probs)
     nz = hist[hist > 0]
     return {
-        "coverage": float(-(nz * np.log(nz)).sum() / np.log(k)),
+        "coverage": float(max(0.0, -(nz * np.log(nz)).sum() / np.log(k))),  # max: no "-0" for one class
         "top_class_share": float(hist.max()),
         "classes_seen": int((hist > 0).sum()),
         "mean_confidence": float(probs.max(1).mean()),
