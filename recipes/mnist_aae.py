@@ -19,10 +19,12 @@ from that digit's component (the paper's Figure 4B).
     python -m kgen.recipes.mnist_aae --quick
 """
 
+import dataclasses
+
 from kgen.cli import main
 from kgen.config import Data, Optimizer, Recipe, Train
 from kgen.models.aae import AAEConfig
-from kgen.networks.conv import ConvNet, DeconvNet
+from kgen.recipes.mnist_vae import RECIPE as MNIST_VAE
 from kgen.networks.mlp import MLPNet
 
 RECIPE = Recipe(
@@ -30,9 +32,9 @@ RECIPE = Recipe(
     source=__doc__,
     model=AAEConfig(
         latent_dim=2,
-        encoder=ConvNet(filters=(512, 512), kernel_size=3, strides=(2, 2), padding="valid", activation="relu"),
-        decoder=DeconvNet(start_shape=(7, 7, 32), filters=(512, 512), kernel_size=3, strides=(2, 2),
-                          out_kernel_size=3, out_strides=1, activation="relu"),
+        # mnist_vae's networks, so that the three models compare on equal terms
+        encoder=dataclasses.replace(MNIST_VAE.model.encoder),
+        decoder=dataclasses.replace(MNIST_VAE.model.decoder),
         discriminator=MLPNet(units=(1000, 1000), norm="none", negative_slope=0.2),
         prior="mixture",
         prior_components=10,

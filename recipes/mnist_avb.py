@@ -13,10 +13,13 @@ KL term. Adaptive contrast is off (`--model.adaptive_contrast=true` turns it on)
     python -m kgen.recipes.mnist_avb --quick
 """
 
+import dataclasses
+
 from kgen.cli import main
 from kgen.config import Data, Optimizer, Recipe, Train
 from kgen.models.avb import AVBConfig
-from kgen.networks.conv import ConvNet, DeconvNet
+from kgen.networks.conv import ConvNet
+from kgen.recipes.mnist_vae import RECIPE as MNIST_VAE
 
 RECIPE = Recipe(
     name="mnist_avb",
@@ -25,9 +28,9 @@ RECIPE = Recipe(
         latent_dim=2,
         noise_dim=8,
         hidden=256,
-        encoder=ConvNet(filters=(512, 512), kernel_size=3, strides=(2, 2), padding="valid", activation="relu"),
-        decoder=DeconvNet(start_shape=(7, 7, 32), filters=(512, 512), kernel_size=3, strides=(2, 2),
-                          out_kernel_size=3, out_strides=1, activation="relu"),
+        # mnist_vae's networks, so that the three models compare on equal terms
+        encoder=dataclasses.replace(MNIST_VAE.model.encoder),
+        decoder=dataclasses.replace(MNIST_VAE.model.decoder),
         discriminator=ConvNet(filters=(32, 64), kernel_size=3, strides=(2, 2), padding="same",
                               activation="leaky_relu", negative_slope=0.2),
     ),

@@ -126,3 +126,24 @@ def tiny_hybrid_recipe(tmp_path: Path, family: str, **overrides) -> Recipe:
                     logdir=str(tmp_path / "logs"), export_dir=str(tmp_path / "saved_models")),
     )
     return config_lib.apply_overrides(recipe, overrides) if overrides else recipe
+
+
+def mirrored_matches_single(recipe, image_shape, batch, strategy, atol=1e-5, min_move=1e-5):
+    """One fit step from the same weights under the default strategy and under `strategy`; asserts
+    that the step moved the weights and that both give the same weights within `atol`."""
+    import numpy as np
+
+    from kgen import models
+
+    weights = models.build(recipe, image_shape).get_weights()
+    results = []
+    for s in (tf.distribute.get_strategy(), strategy):
+        with s.scope():
+            m = models.build(recipe, image_shape)
+            m.build_optimizers()
+        m.set_weights(weights)
+        m.fit(tf.data.Dataset.from_tensors(batch), verbose=0)
+        results.append(m.get_weights())
+    assert max(np.abs(a - b).max() for a, b in zip(results[0], weights)) > min_move
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, atol=atol)

@@ -13,7 +13,7 @@ from kgen import models, train
 from kgen.data.mnist import bundled_sample_path
 from kgen.errors import ConfigError
 
-from conftest import tiny_hybrid_recipe
+from conftest import mirrored_matches_single, tiny_hybrid_recipe
 
 
 def digits(n=64):
@@ -128,17 +128,4 @@ def test_run_and_export_round_trip(tmp_path, family):
 
 
 def test_aae_mirrored_step_equals_single_device(tmp_path, mirrored):
-    recipe = tiny_hybrid_recipe(tmp_path, "aae")
-    x, y = digits(16)
-    ref = models.build(recipe, (28, 28, 1))
-    weights = ref.get_weights()
-    results = []
-    for strategy in (tf.distribute.get_strategy(), mirrored):
-        with strategy.scope():
-            m = models.build(recipe, (28, 28, 1))
-            m.build_optimizers()
-        m.set_weights(weights)
-        m.fit(tf.data.Dataset.from_tensors((x, y)), verbose=0)
-        results.append(m.get_weights())
-    for a, b in zip(*results):
-        np.testing.assert_allclose(a, b, atol=1e-5)
+    mirrored_matches_single(tiny_hybrid_recipe(tmp_path, "aae"), (28, 28, 1), digits(16), mirrored)
