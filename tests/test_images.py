@@ -6,7 +6,6 @@ from PIL import Image
 
 from kgen import cli, data, models
 from kgen.config import Data
-from kgen.data import images
 from kgen.errors import DataError
 from kgen.recipes import celeba_gan, celeba_mlp_gan
 

@@ -6,7 +6,6 @@ import tensorflow as tf
 
 from kgen import figures, losses, models, train
 from kgen.data.mnist import bundled_sample_path
-from kgen.config import apply_overrides
 from kgen.errors import ConfigError
 from kgen.export import export
 

@@ -13,39 +13,31 @@ def build(recipe: Recipe, image_shape: tuple):
 
     kind = type(recipe.model)
     mp, jit = recipe.train.mixed_precision, recipe.train.jit_compile
+
+    def opt(name: str, learning_rate: float = 0.0):
+        return loss_scaled(make_optimizer(_with_lr(recipe.optimizer, learning_rate), name), mp)
     if kind is vae.VAEConfig:
         model = vae.build(recipe.model, image_shape, recipe.seed)
-        model.compile(optimizer=loss_scaled(make_optimizer(recipe.optimizer, "adam"), mp), jit_compile=jit)
+        model.compile(optimizer=opt("adam"), jit_compile=jit)
         return model
     if kind is gan.GANConfig:
         model = gan.build(recipe.model, image_shape, recipe.data.scale, recipe.seed)
-        d_cfg = _with_lr(recipe.optimizer, recipe.model.d_learning_rate)
-        model.compile(
-            g_optimizer=loss_scaled(make_optimizer(recipe.optimizer, "g_optimizer"), mp),
-            d_optimizer=loss_scaled(make_optimizer(d_cfg, "d_optimizer"), mp),
-            jit_compile=jit,
-        )
+        model.compile(g_optimizer=opt("g_optimizer"), d_optimizer=opt("d_optimizer", recipe.model.d_learning_rate),
+                      jit_compile=jit)
         return model
     if kind is ddpm.DDPMConfig:
         model = ddpm.build(recipe.model, image_shape, recipe.seed)
-        model.compile(optimizer=loss_scaled(make_optimizer(recipe.optimizer, "adam"), mp), jit_compile=jit)
+        model.compile(optimizer=opt("adam"), jit_compile=jit)
         return model
     if kind is aae.AAEConfig:
         model = aae.build(recipe.model, image_shape, recipe.seed)
-        model.compile(
-            ae_optimizer=loss_scaled(make_optimizer(recipe.optimizer, "ae_optimizer"), mp),
-            d_optimizer=loss_scaled(make_optimizer(_with_lr(recipe.optimizer, recipe.model.d_learning_rate), "d_optimizer"), mp),
-            g_optimizer=loss_scaled(make_optimizer(_with_lr(recipe.optimizer, recipe.model.g_learning_rate), "g_optimizer"), mp),
-            jit_compile=jit,
-        )
+        model.compile(ae_optimizer=opt("ae_optimizer"), d_optimizer=opt("d_optimizer", recipe.model.d_learning_rate),
+                      g_optimizer=opt("g_optimizer", recipe.model.g_learning_rate), jit_compile=jit)
         return model
     if kind is avb.AVBConfig:
         model = avb.build(recipe.model, image_shape, recipe.seed)
-        model.compile(
-            ae_optimizer=loss_scaled(make_optimizer(recipe.optimizer, "ae_optimizer"), mp),
-            d_optimizer=loss_scaled(make_optimizer(_with_lr(recipe.optimizer, recipe.model.d_learning_rate), "d_optimizer"), mp),
-            jit_compile=jit,
-        )
+        model.compile(ae_optimizer=opt("ae_optimizer"), d_optimizer=opt("d_optimizer", recipe.model.d_learning_rate),
+                      jit_compile=jit)
         return model
     raise ConfigError(f"no model family for {kind.__name__}")
 

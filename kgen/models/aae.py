@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from kgen import figures, losses
+from kgen import losses
 from kgen.config import choices
 from kgen.errors import ConfigError
 from kgen.layers.priors import make_prior
@@ -176,17 +175,8 @@ class AAE(GenerativeModel):
         return self.coding_endpoints(encode, [self.image_spec()])
 
     def figures(self, images, labels):
-        x = images[:16]
-        out = {
-            "prior_samples": figures.grid(self.sample(64, 0).numpy(), 8),
-            "reconstructions": figures.grid(np.concatenate([x[:8], self.generate(self.encode(x)).numpy()[:8]]), 8),
-        }
-        if self.latent_dim == 2:
-            codes = np.concatenate([self.encode(images[i : i + 500]).numpy() for i in range(0, len(images), 500)])
-            comps = self.prior.plot_components() if self.components else {}
-            out["latent_scatter"] = figures.latent_scatter(codes, labels, "test set, codes", **comps)
-        return out
-
+        comps = self.prior.plot_components() if self.components else {}
+        return self.encoder_figures(images, labels, "test set, codes", **comps)
 
 def build(cfg: AAEConfig, image_shape: tuple, seed: int) -> AAE:
     encoder = conv_net(cfg.encoder, image_shape, cfg.latent_dim, "encoder")

@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from kgen import figures, losses
+from kgen import losses
 from kgen.models.base import GenerativeModel, average, global_normal
 from kgen.networks.conv import ConvNet, DeconvNet, conv_net, deconv_net
 
@@ -189,16 +188,7 @@ class AVB(GenerativeModel):
         return self.coding_endpoints(encode, [self.image_spec(), tf.TensorSpec([], tf.int32, "seed")])
 
     def figures(self, images, labels):
-        x = images[:16]
-        out = {
-            "prior_samples": figures.grid(self.sample(64, 0).numpy(), 8),
-            "reconstructions": figures.grid(np.concatenate([x[:8], self.generate(self.encode(x)).numpy()[:8]]), 8),
-        }
-        if self.latent_dim == 2:
-            codes = np.concatenate([self.encode(images[i : i + 500]).numpy() for i in range(0, len(images), 500)])
-            out["latent_scatter"] = figures.latent_scatter(codes, labels, "test set, one draw of q(z|x)")
-        return out
-
+        return self.encoder_figures(images, labels, "test set, one draw of q(z|x)")
 
 def build(cfg: AVBConfig, image_shape: tuple, seed: int) -> AVB:
     encoder = implicit_encoder(cfg.encoder, image_shape, cfg.noise_dim, cfg.hidden, cfg.latent_dim)

@@ -113,6 +113,21 @@ class GenerativeModel(keras.Model):
     def figures(self, images: np.ndarray, labels: np.ndarray) -> dict:
         return {}
 
+    def encoder_figures(self, images, labels, scatter_title: str, **scatter_kwargs) -> dict:
+        """Prior samples, reconstructions (inputs above outputs) and, for a 2-d latent, the test
+        codes' scatter: the figures every model with an `encode(x)` shares."""
+        from kgen import figures
+
+        x = images[:16]
+        out = {
+            "prior_samples": figures.grid(self.sample(64, 0).numpy(), 8),
+            "reconstructions": figures.grid(np.concatenate([x[:8], self.generate(self.encode(x)).numpy()[:8]]), 8),
+        }
+        if self.latent_shape == (2,):
+            codes = np.concatenate([np.asarray(self.encode(images[i : i + 500])) for i in range(0, len(images), 500)])
+            out["latent_scatter"] = figures.latent_scatter(codes, labels, scatter_title, **scatter_kwargs)
+        return out
+
     def final_metrics(self, images: np.ndarray, labels: np.ndarray, k: int, n: int) -> dict:
         """Test-set numbers computed once after training (e.g. likelihood bounds)."""
         return {}

@@ -4,6 +4,9 @@ fits a spec's type, so a recipe chooses an architecture by the spec it declares.
 from kgen.networks.conv import ConvNet, DeconvNet, conv_net, deconv_net, output_size
 from kgen.networks.mlp import MLPNet, mlp_discriminator, mlp_generator
 
+__all__ = ["ConvNet", "DeconvNet", "MLPNet", "conv_net", "deconv_net", "output_size", "mlp_discriminator",
+           "mlp_generator", "generator", "discriminator"]
+
 
 def generator(spec, latent_dim: int, image_shape: tuple, name: str = "generator"):
     if isinstance(spec, MLPNet):
