@@ -17,21 +17,18 @@ def _float(x) -> float:
     return float(np.asarray(x))
 
 
-class NaNGuard(keras.callbacks.Callback):
-    """Stops at the first non-finite loss term, before the epoch's checkpoint is written.
+class NaNGuard:
+    """Stops at the first non-finite loss term, before a checkpoint of it is written.
 
-    Checked every `every` steps and at each epoch end (a NaN weight keeps the loss NaN, so a
-    sparse check still catches it before anything is saved), to avoid a host sync each step.
+    The runner checks the trackers after every chunk of steps and at each epoch end (a NaN weight
+    keeps the loss NaN, so a sparse check still catches it before anything is saved), which costs
+    no extra host sync.
     """
 
-    def __init__(self, every: int, checkpoints):
-        super().__init__()
-        self.every, self.checkpoints, self.epoch = max(1, every), checkpoints, 0
+    def __init__(self, checkpoints):
+        self.checkpoints = checkpoints
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def _check(self, logs, where):
+    def check(self, logs: dict, where: str) -> None:
         bad = {k: v for k, v in (logs or {}).items() if not math.isfinite(_float(v))}
         if bad:
             last = self.checkpoints.latest()
@@ -40,22 +37,6 @@ class NaNGuard(keras.callbacks.Callback):
                 f"{last if last else '(none yet)'}. Try a lower --optimizer.learning_rate, "
                 "--optimizer.clipnorm=1.0, or --train.mixed_precision=off."
             )
-
-    def on_train_batch_end(self, batch, logs=None):
-        if (batch + 1) % self.every == 0:
-            self._check(logs, f"epoch {self.epoch + 1}, step {batch + 1}")
-
-    def on_epoch_end(self, epoch, logs=None):
-        self._check(logs, f"the end of epoch {epoch + 1}")
-
-
-class EpochCheckpoint(keras.callbacks.Callback):
-    def __init__(self, checkpoints, steps_per_epoch: int):
-        super().__init__()
-        self.checkpoints, self.steps = checkpoints, steps_per_epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.checkpoints.save(self.model, epoch + 1, (epoch + 1) * self.steps)
 
 
 class TensorBoardLogger(keras.callbacks.Callback):

@@ -22,24 +22,24 @@ def _atomic_write(path: Path, write) -> None:
     os.replace(tmp, path)  # atomic on POSIX and Windows
 
 
-def _path(v) -> str:
-    return getattr(v, "path", None) or v.name
-
-
 class Checkpointer:
-    """Keeps the newest `keep` checkpoints of a run in `directory` as ckpt-EEEE.npz + latest.json."""
+    """Keeps the newest `keep` checkpoints of a run in `directory` as ckpt-SSSSSSSS.npz (by global
+    step) + latest.json. Variables are stored and restored by name (the model's `state_dict`:
+    `encoder/encoder/conv_0/kernel`, `optimizer.optimizer/adam/encoder_conv_0_kernel_momentum`),
+    never by position."""
 
     def __init__(self, directory: str | Path, keep: int = 2):
         self.directory = Path(directory)
         self.keep = max(1, keep)
 
-    def save(self, model, epoch: int, step: int) -> Path:
+    def save(self, model, epoch: int, step: int, **extra) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
-        variables = model.state_variables()
+        state = model.state_dict()
+        paths, variables = list(state), list(state.values())
         arrays = {f"v{i:05d}": np.asarray(v.numpy()) for i, v in enumerate(variables)}
-        meta = {"epoch": epoch, "step": step, "paths": [_path(v) for v in variables]}
+        meta = {"epoch": epoch, "step": step, "paths": paths, **extra}
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        path = self.directory / f"ckpt-{epoch:04d}.npz"
+        path = self.directory / f"ckpt-{step:08d}.npz"
         _atomic_write(path, lambda f: np.savez(f, **arrays))
         pointer = json.dumps({"latest": path.name, "epoch": epoch, "step": step}).encode()
         _atomic_write(self.directory / "latest.json", lambda f: f.write(pointer))
@@ -63,27 +63,32 @@ class Checkpointer:
         return found[-1] if found else None
 
     def restore(self, model, path: Path | None = None) -> dict:
-        """Loads a checkpoint into `model` (whose optimizers must be built); returns its metadata."""
+        """Loads a checkpoint into `model` (whose optimizers must be built), matching variables by
+        path; returns its metadata. Refuses, naming them, variables missing on either side or of
+        another shape."""
         path = path or self.latest()
         if path is None:
             raise CheckpointError(f"no checkpoint in {self.directory}")
         try:
             with np.load(path) as f:
                 meta = json.loads(bytes(f["meta"]).decode())
-                values = [f[f"v{i:05d}"] for i in range(len(meta["paths"]))]
+                saved = {p: f[f"v{i:05d}"] for i, p in enumerate(meta["paths"])}
         except Exception as e:  # noqa: BLE001
             raise CheckpointError(f"{path}: unreadable checkpoint ({type(e).__name__}: {e})") from e
-        variables = model.state_variables()
-        if len(variables) != len(values):
+        variables = model.state_dict()
+        missing, extra = sorted(set(variables) - set(saved)), sorted(set(saved) - set(variables))
+        if missing or extra:
             raise CheckpointError(
-                f"{path} holds {len(values)} variables but the model has {len(variables)}: "
-                "the recipe's architecture changed since the checkpoint was written"
+                f"{path} does not match the model: the recipe's architecture changed since the checkpoint. "
+                + (f"Not in the checkpoint: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}. " if missing else "")
+                + (f"Not in the model: {', '.join(extra[:5])}{' ...' if len(extra) > 5 else ''}." if extra else "")
             )
-        for v, value, saved_path in zip(variables, values, meta["paths"]):
-            if tuple(v.shape) != value.shape:
+        for name, v in variables.items():
+            if tuple(v.shape) != saved[name].shape:
                 raise CheckpointError(
-                    f"{path}: {saved_path} has shape {value.shape} but the model's {_path(v)} has "
-                    f"{tuple(v.shape)}: the recipe's architecture changed since the checkpoint"
+                    f"{path}: {name} has shape {saved[name].shape} but the model's has {tuple(v.shape)}: "
+                    "the recipe's architecture changed since the checkpoint"
                 )
-            v.assign(value)
+        for name, v in variables.items():
+            v.assign(saved[name])
         return meta

@@ -20,3 +20,7 @@ class CheckpointError(KgenError):
 
 class TrainingDiverged(KgenError):
     """A non-finite loss; training stopped before the bad epoch was checkpointed."""
+
+
+class WorkerLost(KgenError):
+    """Another worker of a multi-worker run stopped or became unreachable."""

@@ -1,7 +1,7 @@
 """Sample quality of any exported kgen model on MNIST.
 
-    python -m kgen.evaluate PATH [--num_samples=10000] [--reference=mnist|mnist_sample]
-                                 [--data.path=mnist.npz] [--seed=0]
+    python -m kgen.evaluate PATH [--num-samples=10000] [--reference=mnist|mnist_sample]
+                                 [--data-path=mnist.npz] [--seed=0]
 
 PATH is a SavedModel directory or a run directory (logs/<recipe>/<date-time>, whose model is
 found through its config.json). N samples are drawn through the `sample` endpoint and compared
@@ -26,14 +26,27 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
+from kgen import args as args_lib
+from kgen import runs
+from kgen.config import choices, num
 from kgen.data.mnist import data_dir, load_mnist
-from kgen.errors import ConfigError, DataError, KgenError
+from kgen.errors import ConfigError, KgenError
 from kgen.metrics import classifier, distances
+
+
+@dataclass
+class Options:
+    num_samples: int = num(10_000, 2)
+    reference: str = choices("mnist", "mnist_sample")
+    data_path: str = ""  # full MNIST for the reference set (as --data.path of the recipes)
+    seed: int = num(0)
+    help: bool = False
 
 PR_POINTS = 5000
 
@@ -59,13 +72,12 @@ def find_model(path: Path) -> tuple[Path, Path | None]:
     """(SavedModel directory, run directory or None)."""
     if (path / "saved_model.pb").exists():
         return path, None
-    config = path / "config.json"
-    if config.exists():
-        recipe = json.loads(config.read_text())["recipe"]
-        saved = Path(recipe["train"]["export_dir"]) / recipe["name"]
+    if (path / "config.json").exists():
+        recipe = runs.read_recipe(path)
+        saved = Path(recipe.train.export_dir) / recipe.name
         if (saved / "saved_model.pb").exists():
             return saved, path
-        raise ConfigError(f"{path} is a run of {recipe['name']}, but its SavedModel {saved} does not exist "
+        raise ConfigError(f"{path} is a run of {recipe.name}, but its SavedModel {saved} does not exist "
                           "(run from the directory the run was started in, or pass the SavedModel path)")
     raise ConfigError(f"{path}: neither a SavedModel (no saved_model.pb) nor a run directory (no config.json)")
 
@@ -108,10 +120,7 @@ def evaluate_images(images: np.ndarray, reference: str = "mnist", path: str = ""
 def evaluate(path: str, num_samples: int = 10_000, reference: str = "mnist", data_path: str = "", seed: int = 0) -> dict:
     saved, run_dir = find_model(Path(path))
     metrics = evaluate_images(draw(saved, num_samples, seed), reference, data_path, seed)
-    out = (run_dir or saved) / "metrics.json"
-    merged = json.loads(out.read_text()) if out.exists() else {}
-    merged.update(metrics)
-    out.write_text(json.dumps(merged, indent=2))
+    runs.merge_metrics(run_dir or saved, metrics)
     if run_dir is not None:
         writer = tf.summary.create_file_writer(str(run_dir / "train"))
         with writer.as_default():
@@ -123,23 +132,15 @@ def evaluate(path: str, num_samples: int = 10_000, reference: str = "mnist", dat
 
 
 def main(argv: list[str]) -> int:
-    positional = [a for a in argv if not a.startswith("--")]
-    options = dict(a[2:].split("=", 1) if "=" in a else (a[2:], "true") for a in argv if a.startswith("--"))
-    known = {"num_samples", "reference", "data.path", "seed"}
-    if len(positional) != 1 or set(options) - known:
-        print(__doc__, file=sys.stderr)
-        unknown = set(options) - known
-        if unknown:
-            print(f"kgen.evaluate: error: unknown option(s) {sorted(unknown)}; valid: {sorted(known)}", file=sys.stderr)
-        return 2
     try:
-        if options.get("reference", "mnist") not in ("mnist", "mnist_sample"):
-            raise ConfigError("--reference must be mnist or mnist_sample")
-        metrics = evaluate(positional[0], int(options.get("num_samples", 10_000)), options.get("reference", "mnist"),
-                           options.get("data.path", ""), int(options.get("seed", 0)))
-    except (KgenError, DataError, ValueError) as e:
+        if args_lib.wants_help(argv):
+            print(__doc__ + "\n" + args_lib.help_text(Options()))
+            return 0
+        opts, paths = args_lib.parse(argv, Options(), positional=1)
+        metrics = evaluate(paths[0], opts.num_samples, opts.reference, opts.data_path, opts.seed)
+    except KgenError as e:
         print(f"kgen.evaluate: error: {e}", file=sys.stderr)
-        return 2 if isinstance(e, (ConfigError, ValueError)) else 1
+        return 2 if isinstance(e, ConfigError) else 1
     print(json.dumps(metrics, indent=2))
     return 0
 

@@ -1,13 +1,15 @@
 """Optimizers from a recipe's Optimizer section."""
 
+import dataclasses
+
 import keras
 
 from kgen.config import Optimizer
 
 
 def make_optimizer(cfg: Optimizer, name: str | None = None) -> keras.optimizers.Optimizer:
-    clip = {"clipnorm": cfg.clipnorm} if cfg.clipnorm else {}
-    common = dict(learning_rate=cfg.learning_rate, name=name, **clip)
+    clip = {"clipnorm": cfg.clipnorm} if cfg.clipnorm is not None else {}
+    common = dict(learning_rate=cfg.learning_rate, name=name or cfg.name, **clip)
     if cfg.name == "adam":
         return keras.optimizers.Adam(beta_1=cfg.beta_1, beta_2=cfg.beta_2, epsilon=cfg.epsilon, **common)
     if cfg.name == "adagrad":
@@ -22,3 +24,11 @@ def loss_scaled(optimizer: keras.optimizers.Optimizer, mixed_precision: str) -> 
     if mixed_precision == "mixed_float16":
         return keras.optimizers.LossScaleOptimizer(optimizer, name=(optimizer.name or "") + "_scaled")
     return optimizer
+
+
+def for_recipe(recipe, role: str | None = None, learning_rate: float | None = None) -> keras.optimizers.Optimizer:
+    """The recipe's optimizer, named after what it is (`adam`, or `discriminator_adam` for one of
+    several), with another learning rate where a model field sets one (None keeps the recipe's)."""
+    cfg = recipe.optimizer if learning_rate is None else dataclasses.replace(recipe.optimizer, learning_rate=learning_rate)
+    name = cfg.name if role is None else f"{role}_{cfg.name}"
+    return loss_scaled(make_optimizer(cfg, name), recipe.train.mixed_precision)

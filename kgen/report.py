@@ -13,9 +13,14 @@ import csv
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from kgen import args as args_lib
+from kgen import runs
+from kgen.errors import KgenError
 
 SEED_CLAIMS = (
     "Seed 002 (Lee et al.) concludes VAE < GAN < diffusion on MNIST, with Adam the best of the four "
@@ -40,16 +45,7 @@ def read_scalars(run_dir: Path, tag: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def family(config: dict) -> str:
-    model = config["recipe"]["model"]
-    if "timesteps" in model:
-        return "ddpm"
-    if "generator" in model:
-        return "gan"
-    if "noise_dim" in model:
-        return "avb"
-    if "supervised" in model:
-        return "aae"
-    return "vae"
+    return config["family"]
 
 
 def main_loss_tag(kind: str) -> str:
@@ -57,7 +53,7 @@ def main_loss_tag(kind: str) -> str:
 
 
 def row(run_dir: Path, wall_time: float | None = None) -> dict:
-    config = json.loads((run_dir / "config.json").read_text())
+    config = runs.read_config(run_dir)
     metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else {}
     kind = family(config)
     _, values = read_scalars(run_dir, f"epoch/{main_loss_tag(kind)}")
@@ -124,19 +120,27 @@ def write_report(rows: list[dict], out_dir: Path, figures_list: list[Path] = (),
     return path
 
 
+@dataclass
+class Options:
+    out: str = "report.md"
+    help: bool = False
+
+
 def main(argv: list[str]) -> int:
-    runs = [Path(a) for a in argv if not a.startswith("--")]
-    out = next((a.split("=", 1)[1] for a in argv if a.startswith("--out=")), "report.md")
-    missing = [r for r in runs if not (r / "config.json").exists()]
-    if not runs or missing:
-        print(__doc__, file=sys.stderr)
-        if missing:
-            print(f"kgen.report: error: not run directories (no config.json): {', '.join(map(str, missing))}",
-                  file=sys.stderr)
+    try:
+        opts, paths = args_lib.parse(argv, Options(), positional=None)
+        if opts.help or not paths:
+            print(__doc__ + "\n" + args_lib.help_text(Options()), file=sys.stderr if not opts.help else sys.stdout)
+            return 0 if opts.help else 2
+        for p in paths:
+            runs.read_config(Path(p))  # every path must be a run before any work is done
+        rows = [row(Path(p)) for p in paths]
+    except KgenError as e:
+        print(f"kgen.report: error: {e}", file=sys.stderr)
         return 2
-    out_path = Path(out)
+    out_path = Path(opts.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    report = write_report([row(r) for r in runs], out_path.parent)
+    report = write_report(rows, out_path.parent)
     if report != out_path:
         report.rename(out_path)
     print(f"kgen: report written to {out_path}")

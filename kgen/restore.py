@@ -1,26 +1,40 @@
-"""Restoring images with a trained diffusion model: inpainting and denoising, from the CLI.
+"""Restoring images with a trained diffusion model: inpainting and denoising.
 
-    python -m kgen.recipes.mnist_ddpm --mode=inpaint [--input=IMAGE|FOLDER|FILE.npz]
-    python -m kgen.recipes.mnist_ddpm --mode=denoise --sigma=0.2 [--input=...]
+    python -m kgen.restore mnist_ddpm --mode=inpaint [--input=IMAGE|FOLDER|FILE.npz]
+    python -m kgen.restore mnist_ddpm --mode=denoise --sigma=0.2 [--input=...]
+    python -m kgen.restore logs/mnist_ddpm/<date-time> --mode=inpaint
 
-The model is the latest run's last checkpoint (EMA weights). Without --input the first 8 test
-images are used (for denoise, noised with --sigma first so the figure shows a known truth).
-Writes a before/after grid into the run directory.
+The model is a run's last checkpoint (EMA weights): the run directory given, or the latest run of
+the recipe named (under --logdir). Without --input the first 8 test images are used (for denoise,
+noised with --sigma first so the figure shows a known truth). Writes a before/after grid into the
+run directory.
 """
 
 from __future__ import annotations
 
-import json
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from kgen import config as config_lib
+from kgen import args as args_lib
 from kgen import data as data_lib
-from kgen import figures, train
+from kgen import figures, runs
 from kgen.checkpoint import Checkpointer
-from kgen.errors import ConfigError, DataError
+from kgen.config import choices, num
+from kgen.errors import ConfigError, DataError, KgenError
+
+
+@dataclass
+class Options:
+    mode: str = choices("inpaint", "denoise")
+    input: str = ""  # an image, a folder of images, or an .npz; default: 8 test images
+    sigma: float = num(0.2, 0, 1, open_lo=True)  # denoise: the noise level, in [0, 1] pixel units
+    seed: int = num(0)
+    logdir: str = "logs"  # where to look for the latest run of a recipe given by name
+    help: bool = False
 
 
 def read_inputs(path: str, cfg) -> np.ndarray:
@@ -33,7 +47,7 @@ def read_inputs(path: str, cfg) -> np.ndarray:
             key = "x_test" if "x_test" in f.files else f.files[0]
             x = f[key]
         x = x[..., None] if x.ndim == 3 else x
-        return data_lib.pipeline.adapt_images(x.astype(np.uint8), cfg)
+        return data_lib.adapt_images(x.astype(np.uint8), cfg)
     from kgen.data.images import decode_files, list_images
 
     files = list_images(p)[0] if p.is_dir() else [p]
@@ -43,15 +57,25 @@ def read_inputs(path: str, cfg) -> np.ndarray:
     return images
 
 
-def run_restore(recipe, mode: str, input_path: str = "", sigma: float = 0.2, seed: int = 0) -> Path:
-    if mode not in ("inpaint", "denoise"):
-        raise ConfigError(f"--mode={mode} is not one of: train, inpaint, denoise")
-    run_dir = train.latest_run_dir(recipe)
-    saved = json.loads((run_dir / "config.json").read_text())["recipe"]
-    recipe = config_lib.apply_overrides(recipe, config_lib.flatten(saved))
-    train.configure(recipe)
+def find_run(target: str, logdir: str = "logs") -> Path:
+    """A run directory given as itself, or the latest run of the recipe named `target`."""
+    p = Path(target)
+    if (p / "config.json").exists():
+        return p
+    import importlib
+
+    try:
+        recipe = importlib.import_module(f"kgen.recipes.{target}").RECIPE
+    except ModuleNotFoundError:
+        raise ConfigError(f"{target!r} is neither a run directory (with config.json) nor a recipe name") from None
+    return runs.latest_run_dir(runs.resolve(recipe, {"train.logdir": logdir})[0])
+
+
+def run_restore(run_dir: Path, mode: str, input_path: str = "", sigma: float = 0.2, seed: int = 0) -> Path:
+    recipe = runs.read_recipe(run_dir)
+    runs.configure(recipe)
     cfg = recipe.data
-    model = train.build_model(recipe, (cfg.image_size, cfg.image_size, cfg.channels))
+    model = runs.build_model(recipe)
     if not hasattr(model, "inpaint"):
         raise ConfigError(f"--mode={mode} needs a diffusion recipe; {recipe.name} cannot restore images")
     Checkpointer(run_dir / "checkpoints").restore(model)
@@ -77,3 +101,20 @@ def run_restore(recipe, mode: str, input_path: str = "", sigma: float = 0.2, see
     print(f"kgen: {mode} of {len(out)} image(s) with {run_dir}; rows: input, output"
           + ("" if input_path and mode == "denoise" else ", original") + f"\n  {path}")
     return path
+
+
+def main(argv: list[str]) -> int:
+    try:
+        if args_lib.wants_help(argv):
+            print(__doc__ + "\n" + args_lib.help_text(Options()))
+            return 0
+        opts, targets = args_lib.parse(argv, Options(), positional=1)
+        run_restore(find_run(targets[0], opts.logdir), opts.mode, opts.input, opts.sigma, opts.seed)
+    except KgenError as e:
+        print(f"kgen.restore: error: {e}", file=sys.stderr)
+        return 2 if isinstance(e, ConfigError) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import importlib
-import json
 import os
 import shutil
 import time
@@ -13,7 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from kgen import cli, report, train
+from dataclasses import dataclass
+
+from kgen import args as args_lib
+from kgen import report, runs, train
+from kgen.config import num
 from kgen.errors import ConfigError
 
 MODELS = {"vae": "mnist_vae", "gan": "mnist_dcgan", "ddpm": "mnist_ddpm"}
@@ -25,19 +28,18 @@ DEFAULT_LR = {"adam": 1e-3, "adagrad": 1e-3, "rmsprop": 1e-3, "sgd": 1e-2}
 
 def cell_recipe(model: str, optimizer: str, quick: bool, epochs: int, limit: int, study_dir: Path, seed: int):
     base = importlib.import_module(f"kgen.recipes.{MODELS[model]}").RECIPE
-    args = (["--quick"] if quick else []) + [
-        f"--name={model}_{optimizer}", f"--optimizer.name={optimizer}",
-        f"--optimizer.learning_rate={DEFAULT_LR[optimizer]}", f"--seed={seed}",
-        f"--train.logdir={study_dir}", f"--train.export_dir={study_dir / 'saved_models'}", "--train.verbose=0",
-    ]
+    overrides = {
+        "name": f"{model}_{optimizer}", "optimizer.name": optimizer, "optimizer.learning_rate": DEFAULT_LR[optimizer],
+        "seed": seed, "train.logdir": str(study_dir), "train.export_dir": str(study_dir / "saved_models"),
+        "train.verbose": 0,
+    }
     if epochs:
-        args.append(f"--train.epochs={epochs}")
+        overrides["train.epochs"] = epochs
     if limit:
-        args.append(f"--data.limit={limit}")
+        overrides["data.limit"] = limit
     if model == "ddpm":
-        args.append("--model.final_ancestral=false")  # the study compares DDIM samples
-    recipe, _, _ = cli.resolve(base, args)
-    return recipe
+        overrides["model.final_ancestral"] = False  # the study compares DDIM samples
+    return runs.resolve(base, overrides, quick=quick)[0]
 
 
 def loss_figure(cells: dict, model: str, out: Path) -> Path | None:
@@ -110,9 +112,7 @@ def run_study(models=tuple(MODELS), optimizers=OPTIMIZERS, quick=False, epochs=5
             reference = "mnist_sample" if recipe.data.name == "mnist_sample" else "mnist"
             metrics = evaluate_images(images, reference, recipe.data.path, seed)
             metrics["wall_time_s"] = wall
-            path = result.run_dir / "metrics.json"
-            merged = json.loads(path.read_text()) if path.exists() else {}
-            path.write_text(json.dumps({**merged, **metrics}, indent=2))
+            runs.merge_metrics(result.run_dir, metrics)
             shutil.copy(result.run_dir / "samples.png", study_dir / f"samples_{model}_{opt}.png")
             cells.setdefault(model, {})[opt] = result.run_dir
             rows.append(report.row(result.run_dir, wall))
@@ -127,23 +127,29 @@ def run_study(models=tuple(MODELS), optimizers=OPTIMIZERS, quick=False, epochs=5
     return study_dir
 
 
+@dataclass
+class Options:
+    quick: bool = False
+    models: str = ",".join(MODELS)
+    optimizers: str = ",".join(OPTIMIZERS)
+    epochs: int | None = num(None, 1, kind=int)  # none: 2 with --quick, else 50 (seed 002)
+    limit: int = num(0)  # training images (0: all)
+    num_samples: int | None = num(None, 2, kind=int)  # none: 500 with --quick, else 10,000
+    seed: int = num(0)
+    logdir: str = "logs"
+    help: bool = False
+
+
 def main(argv: list[str]) -> int:
-    opts = dict(a[2:].split("=", 1) if "=" in a else (a[2:], "true") for a in argv if a.startswith("--"))
-    valid = {"quick", "models", "optimizers", "epochs", "limit", "num_samples", "seed", "logdir"}
-    if set(opts) - valid:
-        print(f"optimizer_study: error: unknown option(s) {sorted(set(opts) - valid)}; valid: {sorted(valid)}")
-        return 2
-    quick = opts.get("quick") == "true"
     try:
+        opts, _ = args_lib.parse(argv, Options())
+        if opts.help:
+            print(__doc__ + "\n" + args_lib.help_text(Options()))
+            return 0
         run_study(
-            models=tuple(opts.get("models", ",".join(MODELS)).split(",")),
-            optimizers=tuple(opts.get("optimizers", ",".join(OPTIMIZERS)).split(",")),
-            quick=quick,
-            epochs=int(opts.get("epochs", 2 if quick else 50)),
-            limit=int(opts.get("limit", 0)),
-            num_samples=int(opts.get("num_samples", 500 if quick else 10_000)),
-            seed=int(opts.get("seed", 0)),
-            logdir=opts.get("logdir", "logs"),
+            models=tuple(opts.models.split(",")), optimizers=tuple(opts.optimizers.split(",")), quick=opts.quick,
+            epochs=opts.epochs or (2 if opts.quick else 50), limit=opts.limit,
+            num_samples=opts.num_samples or (500 if opts.quick else 10_000), seed=opts.seed, logdir=opts.logdir,
         )
     except ConfigError as e:
         print(f"optimizer_study: error: {e}")

@@ -1,10 +1,17 @@
-"""The runner: data and model under a tf.distribute strategy, fit with callbacks, figures, export."""
+"""The runner: data and model under a tf.distribute strategy, the training loop with callbacks,
+checkpoints, figures, metrics and export.
+
+kgen drives the replicas itself rather than through `model.fit`: Keras 3's `fit` cannot drive
+`MultiWorkerMirroredStrategy` (keras-team/keras#20585), and one loop for every strategy keeps one
+trainer contract. The loop calls each model's own `train_step` under `strategy.run` inside one
+`tf.function` that runs a chunk of steps (up to the next log, checkpoint or epoch end), reads the
+trackers once per chunk, and drives ordinary Keras callbacks.
+"""
 
 from __future__ import annotations
 
-import datetime
-import json
-import platform
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +22,11 @@ import tensorflow as tf
 
 from kgen import config as config_lib
 from kgen import data as data_lib
-from kgen import figures, models
-from kgen.callbacks import EpochCheckpoint, NaNGuard, PeriodicKID, TensorBoardLogger
+from kgen import figures, runs
+from kgen.callbacks import NaNGuard, PeriodicKID, TensorBoardLogger
 from kgen.checkpoint import Checkpointer
 from kgen.config import ConfigError, Recipe
+from kgen.errors import WorkerLost
 from kgen.export import export
 
 
@@ -28,165 +36,284 @@ class RunResult:
     export_dir: Path | None
     history: dict
     model: object
+    steps: int = 0  # global steps reached
+    stopped_by_budget: bool = False
 
 
-def make_strategy(name: str) -> tf.distribute.Strategy:
-    gpus = tf.config.list_logical_devices("GPU")
-    if name == "auto":
-        return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
-    if name == "none":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ConfigError(f"distribute={name!r} is not one of: auto, none, mirrored, multiworker")
+def distributed_dataset(strategy, make_index_batches, lookup):
+    """Each replica gets a contiguous slice of every global batch, in replica order.
+
+    `make_index_batches()` gives global batches of example indices (the caller keys them on the
+    epoch, so a resumed run sees the same order); `lookup(idx)` turns a slice into (images,
+    labels). Noise drawn for the global batch and sliced the same way (models.base) then makes a
+    step on N replicas compute what one device computes.
+    """
+
+    def dataset_fn(ctx: tf.distribute.InputContext):
+        per_pipeline = strategy.num_replicas_in_sync // ctx.num_input_pipelines
+        first = ctx.input_pipeline_id * per_pipeline
+
+        def slices(idx):
+            # ceil, so that a partial last (evaluation) batch leaves the last replicas short or empty
+            local = -(-tf.shape(idx)[0] // strategy.num_replicas_in_sync)
+            starts = (first + tf.range(per_pipeline)) * local
+            return tf.data.Dataset.from_tensor_slices(starts).map(lambda s: idx[s : s + local])
+
+        ds = make_index_batches()
+        if strategy.num_replicas_in_sync > 1:
+            ds = ds.flat_map(slices)
+        return ds.map(lookup, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+    return strategy.distribute_datasets_from_function(dataset_fn)
 
 
-def configure(recipe: Recipe) -> None:
-    """Seeds, determinism and the dtype policy: process-wide settings, applied before building."""
-    keras.utils.set_random_seed(recipe.seed)
-    if recipe.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    mp = recipe.train.mixed_precision
-    keras.mixed_precision.set_dtype_policy("float32" if mp == "off" else mp)
+def in_memory(images, labels, scale_mode: str):
+    """`lookup` for uint8 images held in memory: a batched gather, scaled to float only then."""
+    images, labels = tf.constant(images), tf.constant(labels, tf.int32)
+    return lambda idx: (data_lib.scale(tf.gather(images, idx), scale_mode), tf.gather(labels, idx))
 
 
-def new_run_dir(recipe: Recipe) -> Path:
-    base = Path(recipe.train.logdir) / recipe.name
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir, n = base / stamp, 1
-    while run_dir.exists():
-        n += 1
-        run_dir = base / f"{stamp}-{n}"
-    run_dir.mkdir(parents=True)
-    return run_dir
+class Loop:
+    """Compiled functions that run `n` training steps, or a whole evaluation pass, across the
+    strategy's replicas, and return the trackers' global means."""
+
+    def __init__(self, model, strategy, jit_compile: bool):
+        self.model, self.strategy = model, strategy
+
+        def results():
+            return {m.name: m.result() for m in model.metrics}
+
+        def train_chunk(iterator, n):
+            for _ in tf.range(n):
+                strategy.run(model.train_step, args=(next(iterator),))
+            return results()
+
+        def test_step(batch):
+            strategy.run(model.test_step, args=(batch,))
+            return results()
+
+        # XLA compiles the step itself; the iterator loop around it stays in TensorFlow.
+        self.train_chunk = tf.function(train_chunk, reduce_retracing=True)
+        self.test_step = tf.function(test_step, reduce_retracing=True)
+        if jit_compile:
+            model.train_step = tf.function(model.train_step, jit_compile=True)
+
+    def reset(self):
+        for m in self.model.metrics:
+            m.reset_state()
+
+    def evaluate(self, dataset) -> dict:
+        self.reset()
+        out = {}
+        for batch in dataset:
+            out = self.test_step(batch)
+        return {k: float(v) for k, v in out.items()}
 
 
-def latest_run_dir(recipe: Recipe) -> Path:
-    base = Path(recipe.train.logdir) / recipe.name
-    runs = sorted(
-        (d for d in base.glob("*") if Checkpointer(d / "checkpoints").latest()),
-        key=lambda d: (d / "checkpoints" / "latest.json").stat().st_mtime if (d / "checkpoints" / "latest.json").exists() else 0,
-    )
-    if not runs:
-        raise ConfigError(f"--resume: no run of {recipe.name} with a checkpoint under {base}")
-    return runs[-1]
+class Progress:
+    """A Keras progress bar on a terminal (verbose=1), one line per epoch otherwise."""
+
+    def __init__(self, verbose: int, steps: int, epochs: int):
+        self.bar = verbose == 1 and sys.stdout.isatty()
+        self.verbose, self.steps, self.epochs = verbose, steps, epochs
+        self.progbar = None
+
+    def epoch_begin(self, epoch: int, done: int):
+        if self.bar:
+            print(f"Epoch {epoch + 1}/{self.epochs}")
+            self.progbar = keras.utils.Progbar(self.steps)
+            if done:
+                self.progbar.update(done)
+
+    def update(self, step_in_epoch: int, logs: dict):
+        if self.progbar is not None:
+            self.progbar.update(step_in_epoch, [(k, float(v)) for k, v in logs.items()])
+
+    def epoch_end(self, epoch: int, logs: dict, seconds: float):
+        if self.verbose and not self.bar:
+            terms = " ".join(f"{k} {float(v):.4g}" for k, v in logs.items())
+            print(f"epoch {epoch + 1}/{self.epochs} {seconds:.1f}s  {terms}", flush=True)
 
 
-def versions() -> dict:
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for pkg in ("kgen", "keras", "tensorflow", "tensorflow-probability", "tensorflow-datasets", "numpy"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = None
-    return out
-
-
-def parameter_counts(model) -> dict:
-    out = {}
-    for name, net in model.networks().items():
-        trainable = int(sum(np.prod(v.shape) for v in net.trainable_weights))
-        total = int(sum(np.prod(v.shape) for v in net.weights))
-        out[name] = {"total": total, "trainable": trainable, "non_trainable": total - trainable}
-    return out
-
-
-def build_model(recipe: Recipe, image_shape: tuple, strategy=None):
-    strategy = strategy or tf.distribute.get_strategy()
-    with strategy.scope():
-        model = models.build(recipe, image_shape)
-        model.build_optimizers()
-    return model
-
-
-def summary(recipe: Recipe) -> dict:
-    """Prints every network's Keras summary; returns the parameter counts."""
-    configure(recipe)
-    model = build_model(recipe, (recipe.data.image_size, recipe.data.image_size, recipe.data.channels))
-    for net in model.networks().values():
-        net.summary(expand_nested=True)
-    counts = parameter_counts(model)
-    print(json.dumps(counts, indent=2))
-    return counts
-
-
-def run(recipe: Recipe, resume_dir: Path | None = None, callbacks=(), export_model: bool = True) -> RunResult:
-    configure(recipe)
-    strategy = make_strategy(recipe.distribute)
+def run(recipe: Recipe, resume_dir: Path | None = None, callbacks=(), export_model: bool = True,
+        strategy=None) -> RunResult:
+    strategy = strategy or runs.start(recipe)
+    if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
+        raise ConfigError("strategy must be a tf.distribute.Strategy")
+    runs.configure(recipe)
+    chief = runs.is_chief(strategy)
     t = recipe.train
+    budget = t.time_budget
     bundle = data_lib.load(recipe.data, recipe.seed)
     image_shape = tuple(bundle.test_images.shape[1:])
-    steps = data_lib.pipeline.steps_per_epoch(bundle.num_train, t.batch_size, t.steps_per_epoch)
-    model = build_model(recipe, image_shape, strategy)
+    steps = data_lib.steps_per_epoch(bundle.num_train, t.batch_size, t.steps_per_epoch)
+    if t.batch_size % strategy.num_replicas_in_sync:
+        raise ConfigError(f"train.batch_size={t.batch_size} must divide by the {strategy.num_replicas_in_sync} "
+                          "replicas (the global batch is split evenly)")
+    model = runs.build_model(recipe, image_shape, strategy)
 
-    run_dir = Path(resume_dir) if resume_dir else new_run_dir(recipe)
-    checkpoints = Checkpointer(run_dir / "checkpoints", t.keep_checkpoints)
-    initial_epoch = 0
+    # TensorFlow's convention: only the chief writes; other workers write into a scratch folder
+    if chief:
+        run_dir = Path(resume_dir) if resume_dir else runs.new_run_dir(recipe)
+    else:
+        run_dir = Path(tempfile.mkdtemp(prefix="kgen-worker-"))
+    checkpoints = Checkpointer((Path(resume_dir) if resume_dir else run_dir) / "checkpoints", t.keep_checkpoints)
+    step, prior_seconds = 0, 0.0
     if resume_dir:
         meta = checkpoints.restore(model)
-        initial_epoch = meta["epoch"]
-        print(f"kgen: resumed {run_dir} from epoch {initial_epoch} ({checkpoints.latest()})")
+        step, prior_seconds = meta["step"], meta.get("train_seconds", 0.0)
+        print(f"kgen: resumed {resume_dir} at step {step} (epoch {step // steps + 1}, {checkpoints.latest()})")
     info = {
-        "recipe": config_lib.to_dict(recipe),
-        "seed": recipe.seed,
-        "data": bundle.origin,
-        "num_train": bundle.num_train,
-        "steps_per_epoch": steps,
-        "strategy": type(strategy).__name__,
-        "replicas": strategy.num_replicas_in_sync,
-        "parameters": parameter_counts(model),
-        "versions": versions(),
+        "seed": recipe.seed, "data": bundle.origin, "num_train": bundle.num_train, "steps_per_epoch": steps,
+        "strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync,
+        "parameters": runs.parameter_counts(model), "versions": runs.versions(),
     }
-    (run_dir / "config.json").write_text(json.dumps(info, indent=2, default=str))
-    print(f"kgen: {recipe.name} on {bundle.origin}: {bundle.num_train} images, {steps} steps/epoch, "
-          f"{strategy.num_replicas_in_sync} replica(s); run directory {run_dir}")
+    if chief:
+        runs.write_config(run_dir, recipe, **info)
+        print(f"kgen: {recipe.name} on {bundle.origin}: {bundle.num_train} images, {steps} steps/epoch, "
+              f"{strategy.num_replicas_in_sync} replica(s); run directory {run_dir}", flush=True)
 
-    train_ds = data_lib.train_dataset(bundle, recipe.data, t.batch_size, recipe.seed, initial_epoch, t.epochs, steps)
-    test_ds = data_lib.test_dataset(bundle, recipe.data, t.batch_size)
-    fixed_noise = model.prior_noise(t.grid_rows * t.grid_rows, recipe.seed)
-    logger = TensorBoardLogger(run_dir, fixed_noise, t.grid_rows, t.log_every_steps, steps,
-                               config_lib.to_json(recipe) + "\n\n" + recipe.source)
-    cbs = [NaNGuard(t.log_every_steps, checkpoints), EpochCheckpoint(checkpoints, steps), logger]
-    if t.kid_every:
-        if image_shape != (28, 28, 1):
-            raise ConfigError(f"train.kid_every needs MNIST-shaped images (28, 28, 1), not {image_shape}")
-        images01 = np.asarray(data_lib.pipeline.scale(bundle.test_images, "unit"))
-        cbs.append(PeriodicKID(logger.train_writer, images01, t.kid_every))
+    first_epoch, offset = divmod(step, steps)
+
+    def train_batches():
+        return data_lib.index_batches(bundle.num_train, t.batch_size, recipe.seed, first_epoch, t.epochs, steps, offset)
+
+    def test_batches():
+        return tf.data.Dataset.range(len(bundle.test_images)).batch(t.batch_size).map(lambda i: tf.cast(i, tf.int32))
+
+    train_ds = distributed_dataset(strategy, train_batches,
+                                   in_memory(bundle.train_images, bundle.train_labels, recipe.data.scale))
+    test_ds = distributed_dataset(strategy, test_batches,
+                                  in_memory(bundle.test_images, bundle.test_labels, recipe.data.scale))
+
+    loop = Loop(model, strategy, t.jit_compile)
+    guard = NaNGuard(checkpoints)
+    cbs = []
+    logger = None
+    if chief:
+        fixed_noise = model.prior_noise(t.grid_rows * t.grid_rows, recipe.seed)
+        logger = TensorBoardLogger(run_dir, fixed_noise, t.grid_rows, t.log_every_steps, steps,
+                                   config_lib.to_json(recipe) + "\n\n" + recipe.source)
+        cbs.append(logger)
+        if t.kid_every:
+            if image_shape != (28, 28, 1):
+                raise ConfigError(f"train.kid_every needs MNIST-shaped images (28, 28, 1), not {image_shape}")
+            cbs.append(PeriodicKID(logger.train_writer, np.asarray(data_lib.scale(bundle.test_images, "unit")),
+                                   t.kid_every))
     cbs += list(callbacks)
-    start = time.time()
-    history = {}
-    if initial_epoch < t.epochs:
-        h = model.fit(train_ds, epochs=t.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
-                      validation_data=test_ds, callbacks=cbs, verbose=t.verbose, shuffle=False)
-        history = h.history
-    elapsed = time.time() - start
+    cb = keras.callbacks.CallbackList(cbs, model=model)
+    progress = Progress(t.verbose, steps, t.epochs)
 
-    images = np.asarray(data_lib.pipeline.scale(bundle.test_images, recipe.data.scale))
+    def save(at_step: int, seconds: float):
+        if chief:
+            checkpoints.save(model, at_step // steps, at_step, train_seconds=round(seconds, 3))
+
+    try:
+        history, step, stopped_by_budget, elapsed = _train(
+            recipe, model, strategy, loop, guard, cb, progress, train_ds, test_ds, step, steps, save, prior_seconds)
+    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
+            tf.errors.AbortedError) as e:
+        if not strategy.extended._in_multi_worker_mode():  # noqa: SLF001
+            raise
+        raise WorkerLost(
+            f"a worker of this multi-worker run stopped or became unreachable ({type(e).__name__}: "
+            f"{str(e).splitlines()[0][:200]}). Training stopped; the last checkpoint is "
+            f"{checkpoints.latest() or '(none yet)'}. Restart every worker with --resume."
+        ) from None
+    if stopped_by_budget:
+        print(f"kgen: time budget of {t.time_budget:g} s spent after step {step} ({step / steps:.2f} epochs)")
+
+    if not chief:
+        return RunResult(run_dir, None, history, model, step, stopped_by_budget)
+    runs.write_config(run_dir, recipe, **info, reached={
+        "steps": step, "epochs": round(step / steps, 4), "seconds": round(elapsed, 1),
+        "stopped_by_budget": stopped_by_budget})
+    return finish(recipe, model, bundle, run_dir, logger, checkpoints, history, step, stopped_by_budget,
+                  elapsed, export_model)
+
+
+def _train(recipe, model, strategy, loop, guard, cb, progress, train_ds, test_ds, step, steps, save,
+           prior_seconds=0.0):
+    """The loop itself: chunks of steps, evaluation and checkpoints at epoch ends, the budget
+    (which counts the training time of earlier sessions of a resumed run)."""
+    t = recipe.train
+    budget, total = t.time_budget, t.epochs * steps
+    history: dict = {}
+    start = time.time() - prior_seconds
+    stopped_by_budget = bool(budget) and prior_seconds >= budget
+    iterator = iter(train_ds)
+    cb.on_train_begin()
+    while step < total and not stopped_by_budget:
+        epoch, done = divmod(step, steps)
+        loop.reset()
+        cb.on_epoch_begin(epoch)
+        progress.epoch_begin(epoch, done)
+        epoch_start = time.time()
+        logs = {}
+        while done < steps:
+            # a chunk ends at the next log step, checkpoint step or the epoch's end
+            n = t.log_every_steps - done % t.log_every_steps
+            if t.checkpoint_every_steps:
+                n = min(n, t.checkpoint_every_steps - step % t.checkpoint_every_steps)
+            n = min(n, steps - done)
+            logs = loop.train_chunk(iterator, tf.constant(n, tf.int64))
+            step, done = step + n, done + n
+            logs = {k: float(v) for k, v in logs.items()}
+            guard.check(logs, f"epoch {epoch + 1}, step {done}")
+            cb.on_train_batch_end(done - 1, logs)
+            progress.update(done, logs)
+            if budget and _all_agree(strategy, time.time() - start >= budget):
+                stopped_by_budget = True
+            if done < steps and (stopped_by_budget or (t.checkpoint_every_steps and step % t.checkpoint_every_steps == 0)):
+                save(step, time.time() - start)
+            if stopped_by_budget:
+                break
+        if done == steps:
+            val = loop.evaluate(test_ds)
+            epoch_logs = {**logs, **{f"val_{k}": v for k, v in val.items()}}
+            guard.check(epoch_logs, f"the end of epoch {epoch + 1}")
+            save(step, time.time() - start)
+            cb.on_epoch_end(epoch, epoch_logs)
+            for k, v in epoch_logs.items():
+                history.setdefault(k, []).append(v)
+            progress.epoch_end(epoch, epoch_logs, time.time() - epoch_start)
+    cb.on_train_end()
+    return history, step, stopped_by_budget, time.time() - start
+
+
+def _all_agree(strategy, flag: bool) -> bool:
+    """True when any worker says so: all workers must stop at the same step, or the others would
+    wait forever in the next all-reduce."""
+    if strategy.extended._in_multi_worker_mode():  # noqa: SLF001 - no public equivalent
+        value = strategy.reduce("MAX", strategy.run(lambda: tf.constant(float(flag))), axis=None)
+        return bool(value.numpy() > 0)
+    return flag
+
+
+def finish(recipe, model, bundle, run_dir, logger, checkpoints, history, step, stopped_by_budget, elapsed,
+           export_model) -> RunResult:
+    """Figures, test-set metrics and the SavedModel, written by the chief after training."""
+    t = recipe.train
+    images = np.asarray(data_lib.scale(bundle.test_images, recipe.data.scale))
     written = {}
     with logger.train_writer.as_default():
         for name, picture in model.figures(images, bundle.test_labels).items():
             figures.save_png(run_dir / f"{name}.png", picture)
-            tf.summary.image(name, picture[None], step=t.epochs)
+            tf.summary.image(name, picture[None], step=step)
             written[name] = run_dir / f"{name}.png"
-        final = logger.sample_grid()
-        figures.save_png(run_dir / "samples.png", final)
-    metrics = model.final_metrics(images, bundle.test_labels, getattr(recipe.model, "iwae_samples", 0),
-                                  getattr(recipe.model, "eval_images", 0))
+        figures.save_png(run_dir / "samples.png", logger.sample_grid())
+    metrics = model.final_metrics(images, bundle.test_labels)
     if metrics:
-        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        runs.merge_metrics(run_dir, metrics)
         with logger.train_writer.as_default():
             for name, value in metrics.items():
                 if isinstance(value, float):
-                    tf.summary.scalar(f"eval/{name}", value, step=t.epochs)
+                    tf.summary.scalar(f"eval/{name}", value, step=step)
         print("kgen: test-set likelihood: " + ", ".join(
             f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float)) + f"  ({run_dir / 'metrics.json'})")
     logger.train_writer.flush()
     export_dir = export(model, Path(t.export_dir) / recipe.name) if export_model else None
-    print(f"kgen: trained {t.epochs - initial_epoch} epoch(s) in {elapsed:.1f} s")
+    print(f"kgen: trained to step {step} in {elapsed:.1f} s")
     print(f"  TensorBoard:       tensorboard --logdir {Path(t.logdir)}   (this run: {run_dir})")
     print(f"  sample grid:       {run_dir / 'samples.png'}")
     for name, p in written.items():
@@ -194,4 +321,9 @@ def run(recipe: Recipe, resume_dir: Path | None = None, callbacks=(), export_mod
     print(f"  checkpoint:        {checkpoints.latest()}")
     if export_dir:
         print(f"  SavedModel:        {export_dir}   (tf.saved_model.load(...).sample(num_samples=16, seed=0))")
-    return RunResult(run_dir, export_dir, history, model)
+    return RunResult(run_dir, export_dir, history, model, step, stopped_by_budget)
+
+
+def summary(recipe: Recipe) -> dict:
+    return runs.summary(recipe)
+

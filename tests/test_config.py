@@ -1,6 +1,6 @@
 import pytest
 
-from kgen import cli
+from kgen import cli, runs
 from kgen import config as config_lib
 from kgen.config import ConfigError
 from kgen.recipes import mnist_vae
@@ -46,8 +46,9 @@ def test_cli_unknown_key_exits_2_with_valid_keys(capsys):
 
 
 def test_quick_then_user_overrides_in_order():
-    recipe, actions, _ = cli.resolve(mnist_vae.RECIPE, ["--quick", "--train.epochs=7", "--deterministic"])
-    assert actions == {"quick": "true"}
+    actions, overrides = cli.split_actions(["--quick", "--train.epochs=7", "--deterministic"])
+    assert actions == cli.Actions(quick=True)
+    recipe, _ = runs.resolve(mnist_vae.RECIPE, overrides, quick=actions.quick)
     assert recipe.data.name == "mnist_sample"  # from the recipe's quick settings
     assert recipe.train.epochs == 7  # the user's value wins over --quick's
     assert recipe.deterministic is True

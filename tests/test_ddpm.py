@@ -133,11 +133,9 @@ def test_denoise_starts_at_the_matching_step(tmp_path):
 
 
 def test_mirrored_ddpm_step_equals_single_device(tmp_path, mirrored):
-    # Adam's first step moves weights by about the learning rate (2e-3); all-reduce order changes
-    # float32 sums, so allow 5% of one step. The weights include the EMA network's.
+    # the weights include the EMA network's (updated once across replicas by merge_call)
     x0 = digits(16)
-    mirrored_matches_single(tiny_ddpm_recipe(tmp_path), (8, 8, 1), (x0, tf.zeros(16, tf.int32)), mirrored,
-                            atol=1e-4, min_move=1e-3)
+    mirrored_matches_single(tiny_ddpm_recipe(tmp_path), (8, 8, 1), (x0, tf.zeros(16, tf.int32)), mirrored)
 
 
 def test_run_and_export_round_trip(tmp_path):
@@ -165,21 +163,21 @@ def test_run_and_export_round_trip(tmp_path):
 def test_cli_restore_modes(tmp_path, capsys):
     from PIL import Image
 
-    from kgen import cli
+    from kgen import restore
 
     recipe = tiny_ddpm_recipe(tmp_path, **{"train.epochs": "1", "train.steps_per_epoch": "1"})
-    assert cli.main(recipe, ["--mode=inpaint"]) == 2  # no trained run yet
-    assert "no run of tiny_ddpm" in capsys.readouterr().err
+    assert restore.main([str(tmp_path / "logs" / "tiny_ddpm" / "none"), "--mode=inpaint"]) == 2  # no run there
+    assert "neither a run directory" in capsys.readouterr().err
     train.run(recipe, export_model=False)
-    assert cli.main(recipe, ["--mode=inpaint"]) == 0
     run_dir = next((tmp_path / "logs" / "tiny_ddpm").iterdir())
+    assert restore.main([str(run_dir), "--mode=inpaint"]) == 0
     grid = np.asarray(Image.open(run_dir / "restore_inpaint.png"))
     assert grid.shape == (3 * 9 + 1, 8 * 9 + 1)  # rows: masked input, output, original; 8 images
     Image.fromarray(np.full((20, 20), 128, np.uint8)).save(tmp_path / "noisy.png")
-    assert cli.main(recipe, ["--mode=denoise", f"--input={tmp_path / 'noisy.png'}", "--sigma=0.3"]) == 0
+    assert restore.main([str(run_dir), "--mode=denoise", f"--input={tmp_path / 'noisy.png'}", "--sigma=0.3"]) == 0
     assert np.asarray(Image.open(run_dir / "restore_denoise.png")).shape == (2 * 9 + 1, 1 * 9 + 1)
-    assert cli.main(recipe, ["--mode=paint"]) == 2
-    assert "not one of: train, inpaint, denoise" in capsys.readouterr().err
+    assert restore.main([str(run_dir), "--mode=paint"]) == 2
+    assert "not one of: inpaint, denoise" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("shape", [(64, 64, 3), (30, 30, 3)])

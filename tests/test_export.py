@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from kgen import train
+from kgen import runs, train
 from kgen.export import export
 
 from conftest import tiny_vae_recipe
@@ -44,7 +44,7 @@ LOADER = textwrap.dedent('''
 def exported(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("export")
     recipe = tiny_vae_recipe(tmp)
-    model = train.build_model(recipe, (28, 28, 1))
+    model = runs.build_model(recipe, (28, 28, 1))
     return model, export(model, tmp / "saved_models" / "tiny_vae")
 
 

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-from kgen import losses, models, train
+from kgen import losses, models, runs, train
 from kgen.checkpoint import Checkpointer
 
 from conftest import mirrored_matches_single, tiny_gan_recipe
@@ -78,7 +78,7 @@ def test_gan_run_logs_resumes_and_exports(tmp_path):
         assert f"step/{t}" in tags and f"epoch/{t}" in tags
     assert "learning_rate/generator" in tags and "learning_rate/discriminator" in tags
     assert tags["samples"] == [1, 2]
-    fresh = train.build_model(recipe, (28, 28, 1))
+    fresh = runs.build_model(recipe, (28, 28, 1))
     Checkpointer(result.run_dir / "checkpoints").restore(fresh)
     assert int(fresh.g_optimizer.iterations.numpy()) == 6 and int(fresh.d_optimizer.iterations.numpy()) == 6
     for a, b in zip(fresh.state_variables(), result.model.state_variables()):

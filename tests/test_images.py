@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kgen import cli, data, models
+from kgen import cli, data, models, runs
 from kgen.config import Data
 from kgen.errors import DataError
 from kgen.recipes import celeba_gan, celeba_mlp_gan
@@ -81,7 +81,7 @@ def test_celeba_mlp_gan_trains_a_step_at_full_size(tmp_path):
     import tensorflow as tf
 
     folder = make_folder(tmp_path / "faces", n=6)
-    recipe, _, _ = cli.resolve(celeba_mlp_gan.RECIPE, [f"--data.path={folder}", "--train.batch_size=4"])
+    recipe, _ = runs.resolve(celeba_mlp_gan.RECIPE, {"data.path": str(folder), "train.batch_size": "4"})
     bundle = data.load(recipe.data)
     assert bundle.train_images.shape[1:] == (256, 256, 3)
     model = models.build(recipe, (256, 256, 3))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgen import train
+from kgen import runs, train
 from kgen.checkpoint import Checkpointer
 from kgen.errors import CheckpointError, TrainingDiverged
 
@@ -69,14 +69,14 @@ def test_run_directory_contents(finished_run):
     for name in ("samples.png", "posterior_samples.png", "prior_samples.png", "reconstructions.png",
                  "latent_scatter.png", "latent_manifold.png", "samples/epoch_0002.png"):
         assert (result.run_dir / name).stat().st_size > 100, name
-    assert sorted(p.name for p in (result.run_dir / "checkpoints").glob("*.npz")) == ["ckpt-0001.npz", "ckpt-0002.npz"]
+    assert sorted(p.name for p in (result.run_dir / "checkpoints").glob("*.npz")) == ["ckpt-00000004.npz", "ckpt-00000008.npz"]
     assert (result.export_dir / "saved_model.pb").exists()
 
 
 def test_checkpoint_round_trip_and_mismatch(finished_run, tmp_path):
     recipe, result = finished_run
     ckpt = Checkpointer(result.run_dir / "checkpoints")
-    fresh = train.build_model(recipe, (28, 28, 1))
+    fresh = runs.build_model(recipe, (28, 28, 1))
     meta = ckpt.restore(fresh)
     assert meta["epoch"] == 2 and meta["step"] == 8
     for a, b in zip(fresh.state_variables(), result.model.state_variables()):
@@ -84,7 +84,7 @@ def test_checkpoint_round_trip_and_mismatch(finished_run, tmp_path):
     assert int(fresh.optimizer.iterations.numpy()) == 8
     other = tiny_vae_recipe(tmp_path, **{"model.encoder.filters": "4,4"})
     with pytest.raises(CheckpointError, match="architecture changed"):
-        ckpt.restore(train.build_model(other, (28, 28, 1)))
+        ckpt.restore(runs.build_model(other, (28, 28, 1)))
 
 
 def test_nan_loss_stops_with_a_clear_message(tmp_path):
@@ -106,11 +106,11 @@ def test_divergence_in_epoch_two_keeps_epoch_one(tmp_path):
                 w.assign(np.full(w.shape, np.nan, np.float32))
 
     recipe = tiny_vae_recipe(tmp_path, **{"train.steps_per_epoch": "4"})
-    with pytest.raises(TrainingDiverged, match="ckpt-0001.npz"):
+    with pytest.raises(TrainingDiverged, match="ckpt-00000004.npz"):
         train.run(recipe, callbacks=[Poison()])
     run_dir = next((tmp_path / "logs" / "tiny_vae").iterdir())
-    assert [p.name for p in run_dir.glob("checkpoints/*.npz")] == ["ckpt-0001.npz"]
-    restored = train.build_model(recipe, (28, 28, 1))
+    assert [p.name for p in run_dir.glob("checkpoints/*.npz")] == ["ckpt-00000004.npz"]
+    restored = runs.build_model(recipe, (28, 28, 1))
     Checkpointer(run_dir / "checkpoints").restore(restored)
     assert all(np.isfinite(v.numpy()).all() for v in restored.trainable_variables)
 
@@ -120,7 +120,7 @@ KILL_AND_RESUME = textwrap.dedent('''
     sys.path.insert(0, "tests")
     from pathlib import Path
     from conftest import tiny_vae_recipe
-    from kgen import train
+    from kgen import runs, train
     tmp = Path(sys.argv[1]); mode = sys.argv[2]
     recipe = tiny_vae_recipe(tmp, **{"train.steps_per_epoch": "3", "deterministic": "true",
                                      "train.epochs": "3", "model.encoder.dropout": "0.2"})
@@ -133,7 +133,7 @@ KILL_AND_RESUME = textwrap.dedent('''
     if mode == "kill":
         train.run(recipe, callbacks=[Kill()], export_model=False)
     elif mode == "resume":
-        run_dir = train.latest_run_dir(recipe)
+        run_dir = runs.latest_run_dir(recipe)
         train.run(recipe, resume_dir=run_dir, export_model=False)
     else:
         train.run(recipe, export_model=False)
@@ -149,15 +149,15 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     killed = go(tmp_path / "a", "kill")
     assert killed.returncode == 9, killed.stderr[-2000:]
     run_dir = next((tmp_path / "a" / "logs" / "tiny_vae").iterdir())
-    assert [p.name for p in (run_dir / "checkpoints").glob("*.npz")] == ["ckpt-0001.npz"]
+    assert [p.name for p in (run_dir / "checkpoints").glob("*.npz")] == ["ckpt-00000003.npz"]
     resumed = go(tmp_path / "a", "resume")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "resumed" in resumed.stdout and "from epoch 1" in resumed.stdout
+    assert "resumed" in resumed.stdout and "at step 3 (epoch 2" in resumed.stdout
     straight = go(tmp_path / "b", "straight")
     assert straight.returncode == 0, straight.stderr[-2000:]
-    a = np.load(run_dir / "checkpoints" / "ckpt-0003.npz")
+    a = np.load(run_dir / "checkpoints" / "ckpt-00000009.npz")
     b_dir = next((tmp_path / "b" / "logs" / "tiny_vae").iterdir())
-    b = np.load(b_dir / "checkpoints" / "ckpt-0003.npz")
+    b = np.load(b_dir / "checkpoints" / "ckpt-00000009.npz")
     keys = [k for k in a.files if k != "meta"]
     assert len(keys) > 10
     for k in keys:
@@ -176,8 +176,8 @@ def test_cli_resume_extends_the_latest_run(tmp_path, capsys):
     changed = tiny_vae_recipe(tmp_path, **{"model.encoder.filters": "3,3"})
     assert cli.main(changed, ["--resume", logdir, "--train.epochs=2"]) == 0
     out = capsys.readouterr().out
-    assert f"resumed {run_dir} from epoch 1" in out and "trained 1 epoch(s)" in out
-    assert sorted(p.name for p in (run_dir / "checkpoints").glob("*.npz")) == ["ckpt-0001.npz", "ckpt-0002.npz"]
+    assert f"resumed {run_dir} at step 2" in out and "trained to step 4" in out
+    assert sorted(p.name for p in (run_dir / "checkpoints").glob("*.npz")) == ["ckpt-00000002.npz", "ckpt-00000004.npz"]
     assert json.loads((run_dir / "config.json").read_text())["recipe"]["train"]["epochs"] == 2
 
 

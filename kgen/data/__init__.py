@@ -1,5 +1,6 @@
 """Data sources (MNIST from npz/IDX/TFDS, the bundled sample, image folders) and the tf.data pipeline."""
 
-from kgen.data.pipeline import DataBundle, load, train_dataset, test_dataset
+from kgen.data.bundle import DataBundle, adapt_images, load
+from kgen.data.pipeline import index_batches, scale, steps_per_epoch, test_dataset, train_dataset
 
-__all__ = ["DataBundle", "load", "train_dataset", "test_dataset"]
+__all__ = ["DataBundle", "adapt_images", "index_batches", "load", "scale", "steps_per_epoch", "test_dataset", "train_dataset"]

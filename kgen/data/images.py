@@ -72,9 +72,8 @@ def decode_files(files: list[Path], cfg: Data) -> tuple[np.ndarray, list[Path]]:
     return out, [files[i] for i in bad]
 
 
-def load_folder(cfg: Data, seed: int):
-    from kgen.data.pipeline import DataBundle
-
+def load_folder(cfg: Data, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """(train images, test images, origin) from a folder, uint8 at the recipe's size."""
     if not cfg.path:
         raise DataError("this recipe reads a folder of face images and no --data.path was given. " + CELEBA_HELP)
     folder = Path(cfg.path).expanduser()
@@ -109,13 +108,11 @@ def load_folder(cfg: Data, seed: int):
         named = ", ".join(str(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
         print(f"kgen: skipped {len(bad)} unreadable image file(s): {named}")
         origin += f" ({len(bad)} unreadable skipped)"
-    return DataBundle(train_images, np.full(len(train_images), -1, np.int32), test_images,
-                      np.full(len(test_images), -1, np.int32), origin)
+    return train_images, test_images, origin
 
 
-def load_celeb_a(cfg: Data, seed: int):
-    from kgen.data.pipeline import DataBundle
-
+def load_celeb_a(cfg: Data) -> tuple[np.ndarray, np.ndarray, str]:
+    """(train images, test images, origin) from tensorflow-datasets `celeb_a`."""
     try:
         import tensorflow_datasets as tfds
 
@@ -138,9 +135,6 @@ def load_celeb_a(cfg: Data, seed: int):
         return np.concatenate([x.numpy() for x in ds])
 
     x_train, x_test = arrays(train), arrays(test)
-    return DataBundle(x_train, np.full(len(x_train), -1, np.int32), x_test,
-                      np.full(len(x_test), -1, np.int32), f"tensorflow-datasets 'celeb_a' ({len(x_train)} images)")
-
-
-def load_images(cfg: Data, seed: int):
-    return load_celeb_a(cfg, seed) if cfg.name == "celeb_a" else load_folder(cfg, seed)
+    if cfg.limit:  # the split slice already limits; this holds for readers that ignore slices too
+        x_train = x_train[: cfg.limit]
+    return x_train, x_test, f"tensorflow-datasets 'celeb_a' ({len(x_train)} images)"

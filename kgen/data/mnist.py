@@ -141,13 +141,12 @@ def read_idx(p: Path) -> np.ndarray:
 def _load_tfds() -> dict[str, np.ndarray]:
     import tensorflow_datasets as tfds
 
-    train, test = tfds.as_numpy(tfds.load("mnist", split=["train", "test"], batch_size=-1))
-    return check_arrays(
-        {
-            "x_train": train["image"],
-            "y_train": train["label"],
-            "x_test": test["image"],
-            "y_test": test["label"],
-        },
-        "tensorflow-datasets 'mnist'",
-    )
+    def arrays(ds):
+        # batched reads rather than batch_size=-1, which tfds' mock data aborts on
+        parts = list(tfds.as_numpy(ds.batch(10_000)))
+        return np.concatenate([p["image"] for p in parts]), np.concatenate([p["label"] for p in parts])
+
+    train, test = tfds.load("mnist", split=["train", "test"])
+    (x_train, y_train), (x_test, y_test) = arrays(train), arrays(test)
+    images = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    return check_arrays(images, "tensorflow-datasets 'mnist'")

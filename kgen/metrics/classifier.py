@@ -15,11 +15,14 @@ weights, the same reference set and the same number of samples.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import keras
 import numpy as np
+
+from kgen.config import num
 
 WEIGHTS = "mnist_classifier.weights.h5"
 ACCURACY = 0.9921  # measured on the 10,000 MNIST test digits by the run that wrote the weights
@@ -77,6 +80,15 @@ def train(path: str, epochs: int = 4, seed: int = 0) -> float:
     return accuracy
 
 
+@dataclass
+class Options:
+    data_path: str = "../shared/data/mnist.npz"
+    epochs: int = num(4, 1)
+    seed: int = num(0)
+
+
 if __name__ == "__main__":
-    args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
-    train(args.get("data.path", "../shared/data/mnist.npz"), int(args.get("epochs", 4)))
+    from kgen import args as args_lib
+
+    opts, _ = args_lib.parse(sys.argv[1:], Options())
+    train(opts.data_path, opts.epochs, opts.seed)

@@ -7,33 +7,39 @@ from dataclasses import dataclass, field
 import keras
 import tensorflow as tf
 
-from kgen import losses
-from kgen.config import choices
+from kgen import losses, optim
+from kgen.config import choices, num
 from kgen.errors import ConfigError
 from kgen.layers.priors import make_prior
-from kgen.models.base import GenerativeModel, average, global_normal, global_uniform
+from kgen.models.base import GenerativeModel, global_normal, global_uniform, minimize, register
 from kgen.networks.conv import ConvNet, DeconvNet, conv_net, deconv_net
 from kgen.networks.mlp import MLPNet, mlp_discriminator
 
 
+@register("aae")
 @dataclass
 class AAEConfig:
-    latent_dim: int = 2
+    latent_dim: int = num(2, 1)
     encoder: ConvNet = field(default_factory=ConvNet)
     decoder: DeconvNet = field(default_factory=DeconvNet)
     # Makhzani et al.: two hidden layers of 1000 units for the latent discriminator
     discriminator: MLPNet = field(default_factory=lambda: MLPNet(units=(1000, 1000), norm="none"))
     prior: str = choices("mixture", "normal")
-    prior_components: int = 10
+    prior_components: int = num(10, 1)
     prior_radius: float = 4.0  # mixture means on a circle of this radius (2-D latents)
-    prior_scale: float = 0.5
+    prior_scale: float = num(0.5, 0, open_lo=True)
     supervised: bool = False  # the digit label picks the mixture component (needs labels)
-    d_learning_rate: float = 0.0  # 0: optimizer.learning_rate, for each of the three phases
-    g_learning_rate: float = 0.0
+    # none: optimizer.learning_rate (the reconstruction phase always uses it); 0 freezes the phase
+    d_learning_rate: float | None = num(None)
+    g_learning_rate: float | None = num(None)
 
-
-def _bce(labels_value, logits):
-    return losses.binary_cross_entropy_from_logits(tf.fill(tf.shape(logits), labels_value), logits)
+    def build(self, recipe, image_shape: tuple) -> "AAE":
+        model = build(self, image_shape, recipe.seed)
+        model.compile(ae_optimizer=optim.for_recipe(recipe, "autoencoder"),
+                      d_optimizer=optim.for_recipe(recipe, "discriminator", self.d_learning_rate),
+                      g_optimizer=optim.for_recipe(recipe, "generator", self.g_learning_rate),
+                      jit_compile=recipe.train.jit_compile)
+        return model
 
 
 @keras.saving.register_keras_serializable(package="kgen")
@@ -66,8 +72,8 @@ class AAE(GenerativeModel):
         self.components = getattr(prior, "components", 0)
         if supervised and not self.components:
             raise ConfigError("model.supervised=true needs model.prior=mixture (one component per class)")
-        self.noise = keras.random.SeedGenerator(seed)
-        self.trackers = {k: keras.metrics.Mean(k) for k in ("reconstruction", "d_loss", "g_loss", "d_accuracy")}
+        self.make_noise(seed)
+        self.make_trackers("reconstruction", "d_loss", "g_loss", "d_accuracy")
         self.built = True
 
     def compile(self, ae_optimizer, d_optimizer, g_optimizer, **kwargs):
@@ -84,10 +90,6 @@ class AAE(GenerativeModel):
             return self.discriminator.trainable_variables
         return self.encoder.trainable_variables
 
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
     def encode(self, x, training=False):
         return self.encoder(x, training=training)
 
@@ -100,16 +102,16 @@ class AAE(GenerativeModel):
         seed = tf.stack([tf.cast(seed, tf.int32), tf.constant(0, tf.int32)])
         return self.prior.distribution().sample(n, seed=seed)
 
-    def prior_batch(self, labels):
+    def prior_batch(self, labels, noise):
         """Real samples for D, one per example, replica-count invariant."""
         b = tf.shape(labels)[0]
-        eps = global_normal(b, self.latent_shape, self.noise)
+        eps = global_normal(b, self.latent_shape, noise)
         if not self.components:
             return eps
         if self.supervised:
             comp = tf.cast(labels, tf.int32)
         else:  # inverse CDF of the mixture weights
-            u = global_uniform(b, (1,), self.noise)
+            u = global_uniform(b, (1,), noise)
             cdf = tf.cumsum(tf.nn.softmax(tf.convert_to_tensor(self.prior.logits)))
             comp = tf.minimum(tf.reduce_sum(tf.cast(u > cdf[None], tf.int32), axis=1), self.components - 1)
         return self.prior.component_sample(comp, eps)
@@ -120,53 +122,37 @@ class AAE(GenerativeModel):
         return self.discriminator(z, training=training)
 
     def reconstruction_phase(self, x):
-        with tf.GradientTape() as tape:
-            logits = self.decoder(self.encoder(x, training=True), training=True)
-            per_example = -losses.bernoulli_log_likelihood(x, logits)
-            scaled = self.ae_optimizer.scale_loss(average(per_example, tf.shape(x)[0]))
-        variables = self.trainable_variables_for("autoencoder")
-        self.ae_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        return per_example
+        return minimize(self.ae_optimizer, self.trainable_variables_for("autoencoder"),
+                        lambda: -losses.bernoulli_log_likelihood(x, self.decoder(self.encoder(x, training=True), training=True)))
 
     def discriminator_phase(self, x, labels):
         z_fake = self.encoder(x, training=True)
-        z_real = self.prior_batch(labels)
-        with tf.GradientTape() as tape:
+        z_real = self.prior_batch(labels, self.noise)
+
+        def loss():
             real, fake = self.critic(z_real, labels, True), self.critic(z_fake, labels, True)
-            per_example = _bce(1.0, real) + _bce(0.0, fake)
-            scaled = self.d_optimizer.scale_loss(average(per_example, tf.shape(x)[0]))
-        variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        accuracy = 0.5 * (tf.cast(real > 0, tf.float32) + tf.cast(fake < 0, tf.float32))
-        return per_example, tf.reshape(accuracy, [-1])
+            return losses.discriminator_loss(real, fake), losses.discriminator_accuracy(real, fake)
+
+        return minimize(self.d_optimizer, self.discriminator.trainable_variables, loss)
 
     def generator_phase(self, x, labels):
-        with tf.GradientTape() as tape:
-            per_example = _bce(1.0, self.critic(self.encoder(x, training=True), labels, True))
-            scaled = self.g_optimizer.scale_loss(average(per_example, tf.shape(x)[0]))
-        variables = self.encoder.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        return per_example
+        return minimize(self.g_optimizer, self.encoder.trainable_variables,
+                        lambda: losses.generator_loss(self.critic(self.encoder(x, training=True), labels, True)))
 
     def train_step(self, data):
         x, labels = data
         recon = self.reconstruction_phase(x)
         d_loss, accuracy = self.discriminator_phase(x, labels)
         g_loss = self.generator_phase(x, labels)
-        return self._track(recon, d_loss, g_loss, accuracy)
-
-    def _track(self, recon, d_loss, g_loss, accuracy):
-        for k, v in (("reconstruction", recon), ("d_loss", d_loss), ("g_loss", g_loss), ("d_accuracy", accuracy)):
-            self.trackers[k].update_state(tf.reduce_mean(v))
-        return {k: m.result() for k, m in self.trackers.items()}
+        return self.track(reconstruction=recon, d_loss=d_loss, g_loss=g_loss, d_accuracy=accuracy)
 
     def test_step(self, data):
         x, labels = data
         z = self.encoder(x, training=False)
         recon = -losses.bernoulli_log_likelihood(x, self.decoder(z, training=False))
-        real, fake = self.critic(self.prior_batch(labels), labels, False), self.critic(z, labels, False)
-        accuracy = tf.reshape(0.5 * (tf.cast(real > 0, tf.float32) + tf.cast(fake < 0, tf.float32)), [-1])
-        return self._track(recon, _bce(1.0, real) + _bce(0.0, fake), _bce(1.0, fake), accuracy)
+        real, fake = self.critic(self.prior_batch(labels, self.eval_noise), labels, False), self.critic(z, labels, False)
+        return self.track(reconstruction=recon, d_loss=losses.discriminator_loss(real, fake),
+                          g_loss=losses.generator_loss(fake), d_accuracy=losses.discriminator_accuracy(real, fake))
 
     def endpoints(self):
         def encode(images):

@@ -8,22 +8,32 @@ from dataclasses import dataclass, field
 import keras
 import tensorflow as tf
 
-from kgen import losses
-from kgen.models.base import GenerativeModel, average, global_normal
+from kgen import losses, optim
+from kgen.config import num
+from kgen.models.base import GenerativeModel, global_normal, minimize, register
 from kgen.networks.conv import ConvNet, DeconvNet, conv_net, deconv_net
 
 
+@register("avb")
 @dataclass
 class AVBConfig:
-    latent_dim: int = 2
-    noise_dim: int = 8  # eps of the implicit encoder
-    hidden: int = 256  # width of the layers that mix features with eps (encoder) or z (T)
+    latent_dim: int = num(2, 1)
+    noise_dim: int = num(8, 1)  # eps of the implicit encoder
+    hidden: int = num(256, 1)  # width of the layers that mix features with eps (encoder) or z (T)
     encoder: ConvNet = field(default_factory=ConvNet)
     decoder: DeconvNet = field(default_factory=DeconvNet)
     discriminator: ConvNet = field(default_factory=lambda: ConvNet(filters=(32, 64), strides=(2, 2)))
     adaptive_contrast: bool = False  # the paper's section 3.3; off by default
-    contrast_samples: int = 8  # samples per image to estimate mu(x), sigma(x) for adaptive contrast
-    d_learning_rate: float = 0.0  # 0: optimizer.learning_rate
+    # independent draws per image that estimate mu(x), sigma(x) for adaptive contrast
+    contrast_samples: int = num(8, 2)
+    d_learning_rate: float | None = num(None)  # none: optimizer.learning_rate; 0 freezes T
+
+    def build(self, recipe, image_shape: tuple) -> "AVB":
+        model = build(self, image_shape, recipe.seed)
+        model.compile(ae_optimizer=optim.for_recipe(recipe, "autoencoder"),
+                      d_optimizer=optim.for_recipe(recipe, "discriminator", self.d_learning_rate),
+                      jit_compile=recipe.train.jit_compile)
+        return model
 
 
 def implicit_encoder(spec: ConvNet, image_shape, noise_dim, hidden, latent_dim, name="encoder"):
@@ -76,8 +86,8 @@ class AVB(GenerativeModel):
         self.noise_dim = encoder.input_shape[1][-1]
         self.latent_shape = (self.latent_dim,)
         self.image_shape = tuple(decoder.output_shape[1:])
-        self.noise = keras.random.SeedGenerator(seed)
-        self.trackers = {k: keras.metrics.Mean(k) for k in ("loss", "reconstruction", "kl_estimate", "d_loss", "d_accuracy")}
+        self.make_noise(seed)
+        self.make_trackers("loss", "reconstruction", "kl_estimate", "d_loss", "d_accuracy")
         self.built = True
 
     def compile(self, ae_optimizer, d_optimizer, **kwargs):
@@ -92,10 +102,6 @@ class AVB(GenerativeModel):
             return self.discriminator.trainable_variables
         return self.encoder.trainable_variables + self.decoder.trainable_variables
 
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
     def encode(self, x, eps=None, training=False):
         x = tf.convert_to_tensor(x, tf.float32)
         if eps is None:
@@ -108,14 +114,17 @@ class AVB(GenerativeModel):
     def _codes(self, x, training):
         """z ~ q(z|x), and the contrast pieces (z_bar, log r - log p) when adaptive."""
         b = tf.shape(x)[0]
+        noise = self.noise if training else self.eval_noise
         if not self.adaptive_contrast:
-            return self.encoder([x, global_normal(b, (self.noise_dim,), self.noise)], training=training), None
-        m = self.contrast_samples
-        eps = tf.reshape(global_normal(b, (m, self.noise_dim), self.noise), [b * m, self.noise_dim])
+            return self.encoder([x, global_normal(b, (self.noise_dim,), noise)], training=training), None
+        # z and the m draws that estimate mu(x), sigma(x) are independent: moments computed from
+        # draws that include z itself pull z_bar towards 0 and bias the KL estimate
+        m = self.contrast_samples + 1
+        eps = tf.reshape(global_normal(b, (m, self.noise_dim), noise), [b * m, self.noise_dim])
         zs = tf.reshape(self.encoder([tf.repeat(x, m, axis=0), eps], training=training), [b, m, self.latent_dim])
-        mu = tf.reduce_mean(zs, axis=1)
-        sd = tf.math.reduce_std(zs, axis=1) + 1e-4
-        z = zs[:, 0]
+        z, moments = zs[:, 0], zs[:, 1:]
+        mu = tf.reduce_mean(moments, axis=1)
+        sd = tf.math.reduce_std(moments, axis=1) + 1e-4
         z_bar = (z - mu) / sd
         log_r = losses.gaussian_log_density(z, mu, 2.0 * tf.math.log(sd))
         log_p = losses.gaussian_log_density(z, 0.0, 0.0)
@@ -126,15 +135,12 @@ class AVB(GenerativeModel):
         z, contrast = self._codes(x, True)
         q_sample = tf.stop_gradient(z if contrast is None else contrast[0])
         p_sample = global_normal(b, self.latent_shape, self.noise)  # p(z), or r~ = N(0, I) with AC
-        with tf.GradientTape() as tape:
+
+        def loss():
             tq, tp = self.discriminator([x, q_sample], training=True), self.discriminator([x, p_sample], training=True)
-            per_example = losses.binary_cross_entropy_from_logits(tf.ones_like(tq), tq) + \
-                losses.binary_cross_entropy_from_logits(tf.zeros_like(tp), tp)
-            scaled = self.d_optimizer.scale_loss(average(per_example, b))
-        variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        accuracy = 0.5 * (tf.cast(tq > 0, tf.float32) + tf.cast(tp < 0, tf.float32))
-        return per_example, tf.reshape(accuracy, [-1])
+            return losses.discriminator_loss(tq, tp), losses.discriminator_accuracy(tq, tp)
+
+        return minimize(self.d_optimizer, self.discriminator.trainable_variables, loss)
 
     def elbo_terms(self, x, training):
         z, contrast = self._codes(x, training)
@@ -147,36 +153,26 @@ class AVB(GenerativeModel):
         return recon, kl
 
     def autoencoder_phase(self, x):
-        with tf.GradientTape() as tape:
+        def loss():
             recon, kl = self.elbo_terms(x, True)
-            per_example = recon + kl
-            scaled = self.ae_optimizer.scale_loss(average(per_example, tf.shape(x)[0]))
-        variables = self.trainable_variables_for("autoencoder")
-        self.ae_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        return per_example, recon, kl
+            return recon + kl, recon, kl
+
+        return minimize(self.ae_optimizer, self.trainable_variables_for("autoencoder"), loss)
 
     def train_step(self, data):
         x, _ = data
         d_loss, accuracy = self.discriminator_phase(x)
         loss, recon, kl = self.autoencoder_phase(x)
-        return self._track(loss, recon, kl, d_loss, accuracy)
-
-    def _track(self, loss, recon, kl, d_loss, accuracy):
-        for k, v in (("loss", loss), ("reconstruction", recon), ("kl_estimate", kl), ("d_loss", d_loss),
-                     ("d_accuracy", accuracy)):
-            self.trackers[k].update_state(tf.reduce_mean(v))
-        return {k: m.result() for k, m in self.trackers.items()}
+        return self.track(loss=loss, reconstruction=recon, kl_estimate=kl, d_loss=d_loss, d_accuracy=accuracy)
 
     def test_step(self, data):
         x, _ = data
         recon, kl = self.elbo_terms(x, False)
         z = self.encode(x)
         tq = self.discriminator([x, z], training=False)
-        tp = self.discriminator([x, global_normal(tf.shape(x)[0], self.latent_shape, self.noise)], training=False)
-        d_loss = losses.binary_cross_entropy_from_logits(tf.ones_like(tq), tq) + \
-            losses.binary_cross_entropy_from_logits(tf.zeros_like(tp), tp)
-        accuracy = tf.reshape(0.5 * (tf.cast(tq > 0, tf.float32) + tf.cast(tp < 0, tf.float32)), [-1])
-        return self._track(recon + kl, recon, kl, d_loss, accuracy)
+        tp = self.discriminator([x, global_normal(tf.shape(x)[0], self.latent_shape, self.eval_noise)], training=False)
+        return self.track(loss=recon + kl, reconstruction=recon, kl_estimate=kl,
+                          d_loss=losses.discriminator_loss(tq, tp), d_accuracy=losses.discriminator_accuracy(tq, tp))
 
     def endpoints(self):
         def encode(images, seed):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -34,6 +36,37 @@ def global_uniform(local_batch, shape, seed_generator, minval=0.0, maxval=1.0, d
     return u if n == 1 else u[i * local_batch : (i + 1) * local_batch]
 
 
+FAMILIES: dict[str, type] = {}
+
+
+def register(family: str):
+    """Class decorator for a model family's config dataclass: names the family (written into
+    config.json) and makes it findable by that name. The config's `build(recipe, image_shape)`
+    returns the compiled model."""
+
+    def deco(cls):
+        cls.family = family
+        FAMILIES[family] = cls
+        return cls
+
+    return deco
+
+
+def minimize(optimizer, variables, loss_fn):
+    """One gradient step of `optimizer` on `variables`.
+
+    `loss_fn()` returns the per-example losses [B], or a tuple whose first element they are (the
+    rest is passed back). The mean is taken over the global batch (see `average`), scaled for
+    float16 loss scaling, differentiated and applied.
+    """
+    with tf.GradientTape() as tape:
+        out = loss_fn()
+        per_example = out[0] if isinstance(out, tuple) else out
+        scaled = optimizer.scale_loss(average(per_example, tf.shape(per_example)[0]))
+    optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+    return out
+
+
 def average(per_example, local_batch):
     """Sum over the local batch divided by the global batch: the per-replica share of the mean.
 
@@ -57,6 +90,28 @@ class GenerativeModel(keras.Model):
     image_shape: tuple = ()
     latent_shape: tuple = ()
     network_names: tuple = ()
+    trackers: dict = {}
+
+    def make_noise(self, seed: int) -> None:
+        """The seed generators: `noise` for training, `eval_noise` for validation and test steps,
+        so that turning validation on or off leaves the training noise unchanged."""
+        self.noise = keras.random.SeedGenerator(seed, name="noise")
+        self.eval_noise = keras.random.SeedGenerator(seed + 1, name="eval_noise")
+
+    def make_trackers(self, *names: str) -> None:
+        """One running mean per logged term, in the order given."""
+        self.trackers = {k: keras.metrics.Mean(k) for k in names}
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def track(self, **terms) -> dict:
+        """Adds each term's values (per example, or a scalar) to its running mean; returns every
+        mean. Means are over examples, so a partial last batch weighs by its size."""
+        for k, v in terms.items():
+            self.trackers[k].update_state(v)
+        return {k: m.result() for k, m in self.trackers.items()}
 
     def networks(self) -> dict:
         """name -> keras.Model of every sub-network, for summaries and parameter counts."""
@@ -128,15 +183,58 @@ class GenerativeModel(keras.Model):
             out["latent_scatter"] = figures.latent_scatter(codes, labels, scatter_title, **scatter_kwargs)
         return out
 
-    def final_metrics(self, images: np.ndarray, labels: np.ndarray, k: int, n: int) -> dict:
+    def final_metrics(self, images: np.ndarray, labels: np.ndarray) -> dict:
         """Test-set numbers computed once after training (e.g. likelihood bounds)."""
         return {}
 
-    def state_variables(self) -> list:
-        """Everything a checkpoint must hold: weights, statistics, seed states, optimizer slots."""
-        out, seen = [], set()
-        for v in list(self.variables) + [v for o in self.optimizers().values() for v in o.variables]:
-            if id(v) not in seen:
-                seen.add(id(v))
-                out.append(v)
+    def get_config(self) -> dict:
+        """Every constructor argument under its own name (keras-hub's rule); networks and priors
+        as serialised Keras objects."""
+        import inspect
+
+        config = {"name": self.name}
+        for name in inspect.signature(type(self).__init__).parameters:
+            if name in ("self", "kwargs"):
+                continue
+            value = getattr(self, name)
+            config[name] = keras.saving.serialize_keras_object(value) if isinstance(value, keras.layers.Layer) else value
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = {k: keras.saving.deserialize_keras_object(v) if isinstance(v, dict) and "class_name" in v else v
+                  for k, v in config.items()}
+        return cls(**config)
+
+    def state_dict(self) -> dict:
+        """Everything a checkpoint must hold, by a name that does not depend on construction
+        order: weights and statistics under their network's attribute (`ema_network/...` apart
+        from `network/...` although both U-Nets name their layers alike), the model's own
+        variables (seed states, learned scales) under `model/`, and every optimizer's slots and
+        step counter under `optimizer.<role>/`.
+
+        The trackers' running means are left out: they restart every epoch, and reading a
+        sync-on-read mean would need every worker of a multi-worker run.
+        """
+        out, seen = {}, {id(v) for m in self.metrics for v in m.variables}
+
+        def add(prefix, variables):
+            for v in variables:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    # Keras numbers unnamed seed generators (dropout's) per process: number them
+                    # by their order in the network instead
+                    key = re.sub(r"seed_generator_\d+/", "seed_generator/", f"{prefix}/{getattr(v, 'path', None) or v.name}")
+                    n = sum(1 for k in out if k == key or k.startswith(key + "#"))
+                    out[key if n == 0 else f"{key}#{n}"] = v
+
+        for attr, layer in sorted(vars(self).items()):
+            if isinstance(layer, keras.layers.Layer) and not attr.startswith("_"):
+                add(attr, layer.variables)
+        add("model", self.variables)
+        for role, opt in self.optimizers().items():
+            add(f"optimizer.{role}", opt.variables)
         return out
+
+    def state_variables(self) -> list:
+        return list(self.state_dict().values())

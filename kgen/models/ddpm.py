@@ -8,22 +8,28 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgen import figures
-from kgen.config import choices
-from kgen.models.base import GenerativeModel, average, global_normal, global_uniform
+from kgen import figures, optim
+from kgen.config import choices, num
+from kgen.models.base import GenerativeModel, global_normal, global_uniform, minimize, register
 from kgen.networks.unet import UNet, unet
 from kgen.schedules import DDIMSampler, DDPMSampler, NoiseSchedule
 
 
+@register("ddpm")
 @dataclass
 class DDPMConfig:
     network: UNet = field(default_factory=UNet)
     schedule: str = choices("linear", "cosine")
-    timesteps: int = 1000
-    ema_decay: float = 0.999
-    sample_steps: int = 50  # DDIM steps for epoch grids and the exported `sample`
-    eta: float = 0.0  # DDIM eta: 0 deterministic, 1 DDPM-like
+    timesteps: int = num(1000, 2)
+    ema_decay: float = num(0.999, 0, 1)
+    sample_steps: int = num(50, 1)  # DDIM steps for epoch grids and the exported `sample`
+    eta: float = num(0.0, 0, 1)  # DDIM eta: 0 deterministic, 1 DDPM-like
     final_ancestral: bool = True  # a last grid with the full T-step ancestral sampler
+
+    def build(self, recipe, image_shape: tuple) -> "DDPM":
+        model = build(self, image_shape, recipe.seed)
+        model.compile(optimizer=optim.for_recipe(recipe), jit_compile=recipe.train.jit_compile)
+        return model
 
 
 def ema_update(ema_vars, variables, decay):
@@ -58,6 +64,7 @@ class DDPM(GenerativeModel):
         schedule: a NoiseSchedule.
         ema_decay: EMA decay per step.
         sample_steps, eta: the DDIM sampler used for grids and the `sample` endpoint.
+        final_ancestral: whether the final figures add a grid from the full T-step sampler.
 
     References:
         Ho, Jain and Abbeel, Denoising Diffusion Probabilistic Models, NeurIPS 2020.
@@ -68,24 +75,21 @@ class DDPM(GenerativeModel):
     network_names = ("network",)
 
     def __init__(self, network, ema_network, schedule_kind="linear", timesteps=1000, ema_decay=0.999,
-                 sample_steps=50, eta=0.0, seed=0, **kwargs):
+                 sample_steps=50, eta=0.0, seed=0, final_ancestral=True, **kwargs):
         super().__init__(**kwargs)
         self.network, self.ema_network = network, ema_network
         self.ema_network.trainable = False
         self.schedule_kind, self.timesteps, self.ema_decay = schedule_kind, timesteps, ema_decay
         self.sample_steps, self.eta, self.seed = sample_steps, eta, seed
+        self.final_ancestral = final_ancestral
         self.schedule = NoiseSchedule(schedule_kind, timesteps)
         self.ddim = DDIMSampler(self.schedule, sample_steps, eta)
         self.ancestral = DDPMSampler(self.schedule)
         self.image_shape = tuple(network.input_shape[0][1:])
         self.latent_shape = self.image_shape  # x_T
-        self.noise = keras.random.SeedGenerator(seed)
-        self.trackers = {"loss": keras.metrics.Mean("loss")}
+        self.make_noise(seed)
+        self.make_trackers("loss")
         self.built = True
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def eps(self, x_t, t, ema=True):
         return (self.ema_network if ema else self.network)([x_t, t], training=False)
@@ -93,31 +97,27 @@ class DDPM(GenerativeModel):
     def diffusion_loss(self, x0, network, training):
         """Per-example L_simple (mean over pixels) at random t and eps."""
         b = tf.shape(x0)[0]
-        u = global_uniform(b, (), self.noise)
+        noise = self.noise if training else self.eval_noise
+        u = global_uniform(b, (), noise)
         t = tf.minimum(tf.cast(u * self.timesteps, tf.int32), self.timesteps - 1)
-        eps = global_normal(b, self.image_shape, self.noise)
+        eps = global_normal(b, self.image_shape, noise)
         pred = network([self.schedule.add_noise(x0, t, eps), t], training=training)
         return tf.reduce_mean(tf.square(eps - tf.cast(pred, tf.float32)), axis=[1, 2, 3])
 
     def train_step(self, data):
         x0, _ = data
-        with tf.GradientTape() as tape:
-            per_example = self.diffusion_loss(x0, self.network, True)
-            scaled = self.optimizer.scale_loss(average(per_example, tf.shape(x0)[0]))
-        variables = self.network.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        per_example = minimize(self.optimizer, self.network.trainable_variables,
+                               lambda: self.diffusion_loss(x0, self.network, True))
         # EMA warm-up (as TensorFlow's ExponentialMovingAverage with num_updates): early averages
         # would otherwise be dominated by the random initial weights for ~1/(1 - decay) steps
         n = tf.cast(self.optimizer.iterations, tf.float32)
         decay = tf.minimum(self.ema_decay, (1.0 + n) / (10.0 + n))
         ema_update(self.ema_network.weights, self.network.weights, decay)
-        self.trackers["loss"].update_state(tf.reduce_mean(per_example))
-        return {"loss": self.trackers["loss"].result()}
+        return self.track(loss=per_example)
 
     def test_step(self, data):
         x0, _ = data
-        self.trackers["loss"].update_state(tf.reduce_mean(self.diffusion_loss(x0, self.ema_network, False)))
-        return {"loss": self.trackers["loss"].result()}
+        return self.track(loss=self.diffusion_loss(x0, self.ema_network, False))
 
     def copy_weights_to_ema(self):
         for e, w in zip(self.ema_network.weights, self.network.weights):
@@ -190,29 +190,11 @@ class DDPM(GenerativeModel):
         out["inpainting"] = figures.grid(np.concatenate([x.numpy() * mask.numpy(), filled, x.numpy()]), 8)
         return out
 
-    final_ancestral = True
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "network": keras.saving.serialize_keras_object(self.network),
-            "ema_network": keras.saving.serialize_keras_object(self.ema_network),
-            "schedule_kind": self.schedule_kind, "timesteps": self.timesteps, "ema_decay": self.ema_decay,
-            "sample_steps": self.sample_steps, "eta": self.eta, "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        for k in ("network", "ema_network"):
-            config[k] = keras.saving.deserialize_keras_object(config[k])
-        return cls(**config)
-
 
 def build(cfg: DDPMConfig, image_shape: tuple, seed: int) -> DDPM:
     network = unet(cfg.network, image_shape, "unet")
     ema = unet(cfg.network, image_shape, "ema_unet")
     model = DDPM(network, ema, cfg.schedule, cfg.timesteps, cfg.ema_decay, cfg.sample_steps, cfg.eta, seed,
-                 name="ddpm")
+                 cfg.final_ancestral, name="ddpm")
     model.copy_weights_to_ema()
-    model.final_ancestral = cfg.final_ancestral
     return model

@@ -8,20 +8,29 @@ from dataclasses import dataclass, field
 import keras
 import tensorflow as tf
 
-from kgen import losses, networks
-from kgen.models.base import GenerativeModel, average, global_normal, global_uniform
+from kgen import losses, networks, optim
+from kgen.config import num
+from kgen.models.base import GenerativeModel, global_normal, global_uniform, minimize, register
 from kgen.networks.conv import ConvNet, DeconvNet
 
 
+@register("gan")
 @dataclass
 class GANConfig:
-    latent_dim: int = 100
+    latent_dim: int = num(100, 1)
     generator: object = field(default_factory=DeconvNet)  # DeconvNet or MLPNet
     discriminator: object = field(default_factory=ConvNet)  # ConvNet or MLPNet
-    label_smoothing: float = 0.0  # one-sided: real labels become 1 - label_smoothing
-    label_flip: float = 0.0  # probability of swapping a discriminator label (noisy labels)
-    d_steps: int = 1  # discriminator updates per generator update
-    d_learning_rate: float = 0.0  # 0: the same as optimizer.learning_rate
+    label_smoothing: float = num(0.0, 0, 1, open_hi=True)  # one-sided: real labels become 1 - label_smoothing
+    label_flip: float = num(0.0, 0, 1)  # probability of swapping a discriminator label (noisy labels)
+    d_steps: int = num(1, 1)  # discriminator updates per generator update
+    d_learning_rate: float | None = num(None)  # none: optimizer.learning_rate; 0 freezes D
+
+    def build(self, recipe, image_shape: tuple) -> "GAN":
+        model = build(self, image_shape, recipe.data.scale, recipe.seed)
+        model.compile(g_optimizer=optim.for_recipe(recipe, "generator"),
+                      d_optimizer=optim.for_recipe(recipe, "discriminator", self.d_learning_rate),
+                      jit_compile=recipe.train.jit_compile)
+        return model
 
 
 @keras.saving.register_keras_serializable(package="kgen")
@@ -63,8 +72,8 @@ class GAN(GenerativeModel):
         self.data_scale, self.seed = data_scale, seed
         self.latent_shape = tuple(generator.input_shape[1:])
         self.image_shape = tuple(discriminator.input_shape[1:])
-        self.noise = keras.random.SeedGenerator(seed)
-        self.trackers = {k: keras.metrics.Mean(k) for k in ("d_loss", "g_loss", "d_real", "d_fake")}
+        self.make_noise(seed)
+        self.make_trackers("d_loss", "g_loss", "d_real", "d_fake")
         self.built = True
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
@@ -79,10 +88,6 @@ class GAN(GenerativeModel):
         net = self.generator if optimizer_name == "generator" else self.discriminator
         return net.trainable_variables
 
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
     def generate(self, z):
         x = self.generator(z, training=False)
         return (x + 1.0) / 2.0 if self.data_scale == "symmetric" else x
@@ -90,23 +95,19 @@ class GAN(GenerativeModel):
     def _d_step(self, real):
         b = tf.shape(real)[0]
         fake = self.generator(global_normal(b, self.latent_shape, self.noise), training=True)
-        real_labels = tf.fill([b, 1], 1.0 - self.label_smoothing)
-        fake_labels = tf.zeros([b, 1])
+        real_labels, fake_labels = 1.0 - self.label_smoothing, 0.0
         if self.label_flip > 0:
             flip_r = global_uniform(b, (1,), self.noise) < self.label_flip
             flip_f = global_uniform(b, (1,), self.noise) < self.label_flip
             real_labels = tf.where(flip_r, 1.0 - real_labels, real_labels)
             fake_labels = tf.where(flip_f, 1.0 - fake_labels, fake_labels)
-        with tf.GradientTape() as tape:
+
+        def loss():
             real_logits = self.discriminator(real, training=True)
             fake_logits = self.discriminator(fake, training=True)
-            per_example = losses.binary_cross_entropy_from_logits(real_labels, real_logits) + \
-                losses.binary_cross_entropy_from_logits(fake_labels, fake_logits)
-            loss = average(per_example, b)
-            scaled = self.d_optimizer.scale_loss(loss)
-        variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        return per_example, real_logits, fake_logits
+            return losses.discriminator_loss(real_logits, fake_logits, real_labels, fake_labels), real_logits, fake_logits
+
+        return minimize(self.d_optimizer, self.discriminator.trainable_variables, loss)
 
     def train_step(self, data):
         real, _ = data
@@ -114,48 +115,23 @@ class GAN(GenerativeModel):
         for _ in range(self.d_steps):
             d_loss, real_logits, fake_logits = self._d_step(real)
         z = global_normal(b, self.latent_shape, self.noise)
-        with tf.GradientTape() as tape:
-            logits = self.discriminator(self.generator(z, training=True), training=True)
-            g_per_example = losses.binary_cross_entropy_from_logits(tf.ones_like(logits), logits)
-            scaled = self.g_optimizer.scale_loss(average(g_per_example, b))
-        variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        return self._track(d_loss, g_per_example, real_logits, fake_logits)
+        g_loss = minimize(self.g_optimizer, self.generator.trainable_variables,
+                          lambda: losses.generator_loss(self.discriminator(self.generator(z, training=True), training=True)))
+        return self._track(d_loss, g_loss, real_logits, fake_logits)
 
     def _track(self, d_loss, g_loss, real_logits, fake_logits):
-        self.trackers["d_loss"].update_state(tf.reduce_mean(d_loss))
-        self.trackers["g_loss"].update_state(tf.reduce_mean(g_loss))
-        self.trackers["d_real"].update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
-        self.trackers["d_fake"].update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
-        return {k: m.result() for k, m in self.trackers.items()}
+        return self.track(d_loss=d_loss, g_loss=g_loss, d_real=tf.sigmoid(real_logits), d_fake=tf.sigmoid(fake_logits))
 
     def test_step(self, data):
         """The losses on held-out images, without updates: a discriminator that scores test
         images far below training images is overfitting them."""
         real, _ = data
         b = tf.shape(real)[0]
-        fake = self.generator(global_normal(b, self.latent_shape, self.noise), training=False)
+        fake = self.generator(global_normal(b, self.latent_shape, self.eval_noise), training=False)
         real_logits = self.discriminator(real, training=False)
         fake_logits = self.discriminator(fake, training=False)
-        d_loss = losses.binary_cross_entropy_from_logits(tf.ones_like(real_logits), real_logits) + \
-            losses.binary_cross_entropy_from_logits(tf.zeros_like(fake_logits), fake_logits)
-        g_loss = losses.binary_cross_entropy_from_logits(tf.ones_like(fake_logits), fake_logits)
-        return self._track(d_loss, g_loss, real_logits, fake_logits)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-            "label_smoothing": self.label_smoothing, "label_flip": self.label_flip,
-            "d_steps": self.d_steps, "data_scale": self.data_scale, "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        for k in ("generator", "discriminator"):
-            config[k] = keras.saving.deserialize_keras_object(config[k])
-        return cls(**config)
+        return self._track(losses.discriminator_loss(real_logits, fake_logits), losses.generator_loss(fake_logits),
+                           real_logits, fake_logits)
 
 
 def build(cfg: GANConfig, image_shape: tuple, data_scale: str, seed: int) -> GAN:

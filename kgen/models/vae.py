@@ -8,32 +8,38 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgen import figures
-from kgen.config import choices
+from kgen import figures, optim
+from kgen.config import choices, num
 from kgen.errors import ConfigError
 from kgen.layers.priors import make_prior, tfd
-from kgen.models.base import GenerativeModel, average, global_normal
+from kgen.models.base import GenerativeModel, global_normal, minimize, register
 from kgen.networks.conv import ConvNet, DeconvNet, conv_net, deconv_net
 
 
+@register("vae")
 @dataclass
 class VAEConfig:
-    latent_dim: int = 2
+    latent_dim: int = num(2, 1)
     encoder: ConvNet = field(default_factory=ConvNet)
     decoder: DeconvNet = field(default_factory=DeconvNet)
     prior: str = choices("normal", "mixture")
-    prior_components: int = 2  # mixture only
+    prior_components: int = num(2, 1)  # mixture only
     prior_trainable: bool = True  # mixture only: learn means, scales and weights
     likelihood: str = choices("bernoulli", "gaussian")
-    likelihood_scale: float = 0.0  # gaussian only: fixed sigma, or 0 to learn it
+    likelihood_scale: float | None = num(None, 0, open_lo=True)  # gaussian only: fixed sigma; none learns it
     beta: float = 1.0  # weight of the KL term; 1 is the ELBO
     kl_warmup_steps: int = 0  # beta rises linearly from 0 over this many steps (Bowman et al. 2016)
     # mc: the single-sample estimate log q(z|x) - log p(z) the seed's code uses; analytic: the
     # closed form, lower variance, only for the standard normal prior.
     kl: str = choices("mc", "analytic")
     # test-set likelihood after training: the ELBO and the IWAE bound with this many samples
-    iwae_samples: int = 1000
-    eval_images: int = 1000  # 0 = no likelihood evaluation
+    iwae_samples: int = num(1000, 1)
+    eval_images: int = num(1000)  # 0 = no likelihood evaluation
+
+    def build(self, recipe, image_shape: tuple) -> "VAE":
+        model = build(self, image_shape, recipe.seed)
+        model.compile(optimizer=optim.for_recipe(recipe), jit_compile=recipe.train.jit_compile)
+        return model
 
 
 @keras.saving.register_keras_serializable(package="kgen")
@@ -55,10 +61,11 @@ class VAE(GenerativeModel):
         decoder: [B, latent_dim] -> [B, H, W, C] (logits, or the Gaussian mean).
         prior: a layer with `distribution()`: StandardNormalPrior or MixturePrior.
         likelihood: "bernoulli" or "gaussian".
-        likelihood_scale: the Gaussian's sigma; 0 learns it.
+        likelihood_scale: the Gaussian's sigma; None learns it.
         beta, kl_warmup_steps: KL weight and its linear warm-up.
         kl: "mc" or "analytic".
         seed: seed of the reparameterisation noise.
+        iwae_samples, eval_images: the test-set likelihood bounds after training (0 images: none).
 
     Example:
         >>> enc = conv_net(ConvNet(filters=(8,), strides=(2,)), (8, 8, 1), 4, "encoder")
@@ -73,28 +80,23 @@ class VAE(GenerativeModel):
 
     network_names = ("encoder", "decoder")
 
-    def __init__(self, encoder, decoder, prior, likelihood="bernoulli", likelihood_scale=0.0, beta=1.0,
-                 kl_warmup_steps=0, kl="mc", seed=0, **kwargs):
+    def __init__(self, encoder, decoder, prior, likelihood="bernoulli", likelihood_scale=None, beta=1.0,
+                 kl_warmup_steps=0, kl="mc", seed=0, iwae_samples=1000, eval_images=0, **kwargs):
         super().__init__(**kwargs)
         self.encoder, self.decoder, self.prior = encoder, decoder, prior
         self.likelihood, self.likelihood_scale = likelihood, likelihood_scale
         self.beta, self.kl_warmup_steps, self.kl, self.seed = beta, kl_warmup_steps, kl, seed
+        self.iwae_samples, self.eval_images = iwae_samples, eval_images
         if kl == "analytic" and type(prior).__name__ != "StandardNormalPrior":
             raise ConfigError("model.kl=analytic needs model.prior=normal; a mixture's KL has no closed form")
         self.latent_dim = decoder.input_shape[-1]
         self.latent_shape = (self.latent_dim,)
         self.image_shape = tuple(encoder.input_shape[1:])
-        if likelihood == "gaussian" and not likelihood_scale:
+        if likelihood == "gaussian" and likelihood_scale is None:
             self.log_sigma = self.add_weight(shape=(), initializer="zeros", name="log_sigma")
-        self.noise = keras.random.SeedGenerator(seed)
-        self.trackers = {
-            k: keras.metrics.Mean(k) for k in ("loss", "reconstruction", "kl", "log_qz_x", "log_pz")
-        }
+        self.make_noise(seed)
+        self.make_trackers("loss", "reconstruction", "kl", "log_qz_x", "log_pz")
         self.built = True
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def encode(self, x, training=False):
         mean, log_var = tf.split(self.encoder(x, training=training), 2, axis=-1)
@@ -107,7 +109,7 @@ class VAE(GenerativeModel):
         """p(x|z) as a distribution over whole images."""
         if self.likelihood == "bernoulli":
             return tfd().Independent(tfd().Bernoulli(logits=decoded), reinterpreted_batch_ndims=3)
-        sigma = self.likelihood_scale or tf.exp(tf.convert_to_tensor(self.log_sigma))
+        sigma = self.likelihood_scale if self.likelihood_scale is not None else tf.exp(tf.convert_to_tensor(self.log_sigma))
         return tfd().Independent(tfd().Normal(loc=decoded, scale=sigma), reinterpreted_batch_ndims=3)
 
     def generate(self, z):
@@ -127,7 +129,7 @@ class VAE(GenerativeModel):
     def terms(self, x, training):
         """Per-example terms of the negative ELBO (nats)."""
         mean, log_var = self.encode(x, training)
-        eps = global_normal(tf.shape(x)[0], self.latent_shape, self.noise)
+        eps = global_normal(tf.shape(x)[0], self.latent_shape, self.noise if training else self.eval_noise)
         z = mean + tf.exp(0.5 * log_var) * eps
         posterior, prior = self.posterior(mean, log_var), self.prior.distribution()
         log_px_z = self.observation(self.decoder(z, training=training)).log_prob(x)
@@ -166,7 +168,8 @@ class VAE(GenerativeModel):
             iwae.append((tf.reduce_logsumexp(log_w, axis=1) - np.log(k)).numpy())
         return np.concatenate(elbo), np.concatenate(iwae)
 
-    def final_metrics(self, images, labels, k, n):
+    def final_metrics(self, images, labels):
+        k, n = self.iwae_samples, self.eval_images
         if not n:
             return {}
         x = images[:n]
@@ -184,24 +187,19 @@ class VAE(GenerativeModel):
                     "not comparable with discretised likelihoods of binarised MNIST",
         }
 
-    def _track(self, terms):
-        for k, v in terms.items():
-            self.trackers[k].update_state(tf.reduce_mean(v))
-        return {k: m.result() for k, m in self.trackers.items()}
-
     def train_step(self, data):
         x, _ = data
-        with tf.GradientTape() as tape:
+
+        def loss():
             terms = self.terms(x, training=True)
-            loss = average(terms["loss"], tf.shape(x)[0])
-            scaled = self.optimizer.scale_loss(loss)
-        grads = tape.gradient(scaled, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
-        return self._track(terms)
+            return terms["loss"], terms
+
+        _, terms = minimize(self.optimizer, self.trainable_variables, loss)
+        return self.track(**terms)
 
     def test_step(self, data):
         x, _ = data
-        return self._track(self.terms(x, training=False))
+        return self.track(**self.terms(x, training=False))
 
     def endpoints(self):
         def encode(images):
@@ -236,31 +234,11 @@ class VAE(GenerativeModel):
             out["latent_manifold"] = figures.grid(self.generate(figures.manifold_latents(20)).numpy(), 20)
         return out
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
-            "prior": keras.saving.serialize_keras_object(self.prior),
-            "likelihood": self.likelihood,
-            "likelihood_scale": self.likelihood_scale,
-            "beta": self.beta,
-            "kl_warmup_steps": self.kl_warmup_steps,
-            "kl": self.kl,
-            "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
-        config["prior"] = keras.saving.deserialize_keras_object(config["prior"])
-        return cls(**config)
-
 
 def build(cfg: VAEConfig, image_shape: tuple, seed: int) -> VAE:
     encoder = conv_net(cfg.encoder, image_shape, 2 * cfg.latent_dim, "encoder")
     decoder = deconv_net(cfg.decoder, cfg.latent_dim, image_shape[-1], "decoder")
     prior = make_prior(cfg.prior, cfg.latent_dim, cfg.prior_components, cfg.prior_trainable, seed)
     return VAE(encoder, decoder, prior, likelihood=cfg.likelihood, likelihood_scale=cfg.likelihood_scale,
-               beta=cfg.beta, kl_warmup_steps=cfg.kl_warmup_steps, kl=cfg.kl, seed=seed, name="vae")
+               beta=cfg.beta, kl_warmup_steps=cfg.kl_warmup_steps, kl=cfg.kl, seed=seed,
+               iwae_samples=cfg.iwae_samples, eval_images=cfg.eval_images, name="vae")

@@ -11,31 +11,31 @@ from dataclasses import dataclass
 
 import keras
 
-from kgen.config import ConfigError, choices
+from kgen.config import ConfigError, choices, num
 
 ACTIVATIONS = ("relu", "leaky_relu", "swish")
 
 
 @dataclass
 class ConvNet:
-    filters: tuple = (512, 512)
-    kernel_size: int = 3
-    strides: tuple = (2, 2)
+    filters: tuple = num((512, 512), 1)
+    kernel_size: int = num(3, 1)
+    strides: tuple = num((2, 2), 1)
     padding: str = choices("valid", "same")
     activation: str = choices(*ACTIVATIONS)
     negative_slope: float = 0.3  # LeakyReLU only; Keras' default, which the seeds' code keeps
-    dropout: float = 0.0  # after each convolution's activation
+    dropout: float = num(0.0, 0, 1, open_hi=True)  # after each convolution's activation
     norm: str = choices("none", "batch")
 
 
 @dataclass
 class DeconvNet:
-    start_shape: tuple = (7, 7, 32)  # what the first Dense is reshaped to
-    filters: tuple = (512, 512)
-    kernel_size: int = 3
-    strides: tuple = (2, 2)
-    out_kernel_size: int = 3
-    out_strides: int = 1
+    start_shape: tuple = num((7, 7, 32), 1)  # what the first Dense is reshaped to
+    filters: tuple = num((512, 512), 1)
+    kernel_size: int = num(3, 1)
+    strides: tuple = num((2, 2), 1)
+    out_kernel_size: int = num(3, 1)
+    out_strides: int = num(1, 1)
     activation: str = choices(*ACTIVATIONS)
     negative_slope: float = 0.3
     norm: str = choices("none", "batch")

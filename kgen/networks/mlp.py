@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import keras
 
-from kgen.config import choices
+from kgen.config import choices, num
 
 
 @dataclass
 class MLPNet:
-    units: tuple = (256, 512, 1024)
+    units: tuple = num((256, 512, 1024), 1)
     negative_slope: float = 0.3  # LeakyReLU, Keras' default
     norm: str = choices("batch", "none")  # after each activation, the seed's order
     out_activation: str = choices("tanh", "none", "sigmoid")  # generator only

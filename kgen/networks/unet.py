@@ -8,19 +8,20 @@ from dataclasses import dataclass
 
 import keras
 
+from kgen.config import num
 from kgen.errors import ConfigError
 from kgen.layers.embedding import SinusoidalEmbedding
 
 
 @dataclass
 class UNet:
-    channels: int = 64
-    channel_mult: tuple = (1, 2, 2)  # one entry per resolution level
-    num_res_blocks: int = 2
+    channels: int = num(64, 1)
+    channel_mult: tuple = num((1, 2, 2), 1)  # one entry per resolution level
+    num_res_blocks: int = num(2, 1)
     attention_levels: tuple = (2,)  # levels (0 = full resolution) with self-attention
-    groups: int = 8  # GroupNorm groups; every width must divide by it
-    dropout: float = 0.0
-    heads: int = 1
+    groups: int = num(8, 1)  # GroupNorm groups; every width must divide by it
+    dropout: float = num(0.0, 0, 1, open_hi=True)
+    heads: int = num(1, 1)
 
 
 def _res_block(x, temb, out_ch, spec, name):

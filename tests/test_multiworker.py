@@ -1,0 +1,125 @@
+"""Multi-worker data-parallel training: two worker processes on 127.0.0.1, one CPU device each.
+
+Each worker is a fresh interpreter (collective ops must be configured before TensorFlow runs
+anything), started with its own TF_CONFIG, and every subprocess has a timeout.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+WORKER = r'''
+import sys
+from kgen import config, train
+from kgen.recipes import mnist_vae
+
+out, distribute, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+recipe = config.apply_overrides(mnist_vae.RECIPE, {
+    "data.name": "mnist_sample", "data.limit": 256, "distribute": distribute, "distribute_timeout": 30,
+    "model.encoder.filters": (8, 8), "model.decoder.filters": (8, 8), "model.decoder.start_shape": (7, 7, 4),
+    "model.eval_images": 0, "optimizer.name": "sgd", "optimizer.learning_rate": 0.01,
+    "train.epochs": epochs, "train.batch_size": 32, "train.steps_per_epoch": 4, "train.log_every_steps": 2,
+    "train.grid_rows": 2, "train.verbose": 2, "train.logdir": out + "/logs", "train.export_dir": out + "/saved_models",
+    "train.checkpoint_every_steps": 2,
+})
+result = train.run(recipe)
+print("STEPS", result.steps)
+'''
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def env_for(index, ports):
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "",
+            "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+
+
+def start_workers(tmp_path, epochs):
+    ports = free_ports(2)
+    return [subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path / f"w{i}"), "multiworker", str(epochs)],
+                             env=env_for(i, ports), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for i in range(2)]
+
+
+def weights_of(run_root):
+    ckpt = sorted((run_root / "logs" / "mnist_vae").glob("*/checkpoints/ckpt-*.npz"))[-1]
+    with np.load(ckpt) as f:
+        meta = json.loads(bytes(f["meta"]).decode())
+        return {p: f[f"v{i:05d}"] for i, p in enumerate(meta["paths"])}, meta
+
+
+def test_two_workers_train_like_one_process_and_only_the_chief_writes(tmp_path):
+    workers = start_workers(tmp_path, epochs=2)
+    outs = [w.communicate(timeout=400) for w in workers]
+    for w, (out, err) in zip(workers, outs):
+        assert w.returncode == 0, err[-3000:]
+        assert "STEPS 8" in out
+    single = subprocess.run([sys.executable, "-c", WORKER, str(tmp_path / "single"), "none", "2"], cwd=ROOT,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, capture_output=True, text=True,
+                            timeout=300)
+    assert single.returncode == 0, single.stderr[-3000:]
+
+    chief = tmp_path / "w0"
+    run_dir = next((chief / "logs" / "mnist_vae").iterdir())
+    assert list((run_dir / "train").glob("events.out.tfevents.*")) and (run_dir / "config.json").exists()
+    assert (chief / "saved_models" / "mnist_vae" / "saved_model.pb").exists()
+    # the other worker wrote nothing under its own logdir or export dir
+    assert not (tmp_path / "w1" / "logs").exists() and not (tmp_path / "w1" / "saved_models").exists()
+
+    mw, meta = weights_of(chief)
+    one, _ = weights_of(tmp_path / "single")
+    assert meta["step"] == 8 and set(mw) == set(one)
+    # Eight SGD steps at lr 0.01. The two workers differ from one process only in how float32
+    # gradient sums are grouped (two halves of the batch, then an all-reduce). An output bias sums
+    # B * H * W = 32 * 784 ~ 25,000 terms; regrouping moves such a sum by ~sqrt(N) * eps32 ~ 2e-5
+    # of its size (round-off errors add like a random walk). The weights are the sum of those
+    # steps, so allow 1e-4 of each variable's largest weight (5x that), plus 1e-6 absolute for
+    # variables near 0.
+    for p in mw:
+        if mw[p].dtype.kind != "f":
+            np.testing.assert_array_equal(mw[p], one[p], err_msg=p)
+            continue
+        tol = 1e-4 * np.abs(one[p]).max() + 1e-6
+        assert np.abs(mw[p] - one[p]).max() <= tol, (p, np.abs(mw[p] - one[p]).max(), tol)
+
+
+def test_when_a_worker_dies_the_other_stops_with_a_clear_error(tmp_path):
+    workers = start_workers(tmp_path, epochs=500)
+    try:
+        deadline = time.time() + 240
+        # wait until training runs: the chief's first mid-epoch checkpoint exists
+        while not list((tmp_path / "w0").glob("logs/mnist_vae/*/checkpoints/ckpt-*.npz")):
+            assert time.time() < deadline, "the workers never started training"
+            assert all(w.poll() is None for w in workers), workers[0].stderr.read()[-3000:]
+            time.sleep(0.5)
+        workers[1].kill()
+        killed_at = time.time()
+        out, err = workers[0].communicate(timeout=120)
+        assert time.time() - killed_at < 120
+        assert workers[0].returncode == 1
+        assert "a worker of this multi-worker run stopped or became unreachable" in err
+        assert "--resume" in err
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.communicate(timeout=30)
