@@ -137,13 +137,12 @@ class Progress:
 
 def run(recipe: Recipe, resume_dir: Path | None = None, callbacks=(), export_model: bool = True,
         strategy=None) -> RunResult:
-    strategy = strategy or runs.start(recipe)
-    if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
-        raise ConfigError("strategy must be a tf.distribute.Strategy")
-    runs.configure(recipe)
+    if strategy is None:
+        strategy = runs.start(recipe)
+    else:
+        runs.configure(recipe)
     chief = runs.is_chief(strategy)
     t = recipe.train
-    budget = t.time_budget
     bundle = data_lib.load(recipe.data, recipe.seed)
     image_shape = tuple(bundle.test_images.shape[1:])
     steps = data_lib.steps_per_epoch(bundle.num_train, t.batch_size, t.steps_per_epoch)

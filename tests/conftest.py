@@ -1,5 +1,6 @@
 """Test set-up: two logical CPU devices (for the MirroredStrategy test) and tiny recipes."""
 
+import json
 import os
 import subprocess
 import sys
@@ -40,6 +41,19 @@ def tiny_vae_recipe(tmp_path: Path, **overrides) -> Recipe:
                     logdir=str(tmp_path / "logs"), export_dir=str(tmp_path / "saved_models")),
     )
     return config_lib.apply_overrides(recipe, overrides) if overrides else recipe
+
+
+def plain_tf(export_dir, body: str, timeout: int = 180) -> list:
+    """Runs `body` in a fresh interpreter that loads the SavedModel at `export_dir` as `m` with
+    plain TensorFlow (tf, np, json, sys imported; cwd / so kgen cannot be imported by accident)
+    and returns the JSON list that `body` assigns to `out`, with `'kgen' in sys.modules` appended."""
+    code = ("import json, sys\nimport numpy as np\nimport tensorflow as tf\n"
+            "m = tf.saved_model.load(sys.argv[1])\n" + body +
+            "\nprint(json.dumps(list(out) + ['kgen' in sys.modules]))\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(export_dir)], capture_output=True, text=True,
+                          timeout=timeout, cwd="/", env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def run_python(code: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from kgen import runs, train
+from kgen import runs
 from kgen.export import export
 
 from conftest import tiny_vae_recipe

@@ -1,0 +1,142 @@
+"""Checkpoints by name, mid-epoch checkpoints and resume, a crash during the write, time budgets."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from kgen import runs, train
+from kgen.checkpoint import Checkpointer
+from kgen.errors import CheckpointError
+
+from conftest import ROOT, tiny_vae_recipe
+
+SCRIPT = textwrap.dedent('''
+    import os, sys, keras
+    sys.path.insert(0, "tests")
+    from pathlib import Path
+    from conftest import tiny_vae_recipe
+    from kgen import checkpoint, runs, train
+    tmp = Path(sys.argv[1]); mode = sys.argv[2]
+    # 5 steps an epoch, a mid-epoch checkpoint every 3 steps, dropout so seed states matter
+    recipe = tiny_vae_recipe(tmp, **{"train.steps_per_epoch": "5", "deterministic": "true", "train.epochs": "2",
+                                     "train.checkpoint_every_steps": "3", "model.encoder.dropout": "0.2"})
+
+    class Kill(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.optimizer.iterations.numpy()) == 4:
+                os._exit(9)  # a crash at step 4: the last checkpoint is the mid-epoch one at step 3
+
+    if mode == "kill":
+        train.run(recipe, callbacks=[Kill()], export_model=False)
+    elif mode == "crash_in_write":
+        real = os.replace
+        def replace(src, dst):
+            if str(dst).endswith("ckpt-00000005.npz"):
+                os._exit(7)  # the second checkpoint's file is written but not yet in place
+            return real(src, dst)
+        checkpoint.os.replace = replace
+        train.run(recipe, export_model=False)
+    elif mode == "resume":
+        train.run(recipe, resume_dir=runs.latest_run_dir(recipe), export_model=False)
+    else:
+        train.run(recipe, export_model=False)
+''')
+
+
+def go(where, mode):
+    return subprocess.run([sys.executable, "-c", SCRIPT, str(where), mode], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+
+def checkpoint_names(root):
+    run_dir = next((root / "logs" / "tiny_vae").iterdir())
+    return run_dir, sorted(p.name for p in (run_dir / "checkpoints").glob("*.npz"))
+
+
+@pytest.mark.slow
+def test_killed_mid_epoch_resumes_at_that_step_to_the_same_weights(tmp_path):
+    killed = go(tmp_path / "a", "kill")
+    assert killed.returncode == 9, killed.stderr[-2000:]
+    run_dir, names = checkpoint_names(tmp_path / "a")
+    assert names == ["ckpt-00000003.npz"]  # mid-epoch: 3 of epoch 1's 5 steps
+    resumed = go(tmp_path / "a", "resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "at step 3 (epoch 1" in resumed.stdout
+    straight = go(tmp_path / "b", "straight")
+    assert straight.returncode == 0, straight.stderr[-2000:]
+    a = np.load(run_dir / "checkpoints" / "ckpt-00000010.npz")
+    b = np.load(checkpoint_names(tmp_path / "b")[0] / "checkpoints" / "ckpt-00000010.npz")
+    keys = [k for k in a.files if k != "meta"]
+    assert len(keys) > 10
+    for k in keys:  # bit-identical under --deterministic
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_a_crash_during_the_write_keeps_the_previous_checkpoint(tmp_path):
+    crashed = go(tmp_path, "crash_in_write")
+    assert crashed.returncode == 7, crashed.stderr[-2000:]
+    run_dir, names = checkpoint_names(tmp_path)
+    assert names == ["ckpt-00000003.npz"]
+    ckpt = Checkpointer(run_dir / "checkpoints")
+    assert ckpt.latest().name == "ckpt-00000003.npz"
+    recipe = tiny_vae_recipe(tmp_path, **{"model.encoder.dropout": "0.2"})
+    assert ckpt.restore(runs.build_model(recipe, (28, 28, 1)))["step"] == 3
+
+
+def test_restore_matches_by_name_not_position(tmp_path):
+    recipe = tiny_vae_recipe(tmp_path)
+    model = runs.build_model(recipe, (28, 28, 1))
+    ckpt = Checkpointer(tmp_path / "ckpt")
+    path = ckpt.save(model, 0, 0)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(bytes(arrays["meta"]).decode())
+    # reverse the stored order: names still say which array is which
+    n = len(meta["paths"])
+    reordered = {f"v{i:05d}": arrays[f"v{n - 1 - i:05d}"] for i in range(n)}
+    meta["paths"] = meta["paths"][::-1]
+    reordered["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(tmp_path / "reordered.npz", **reordered)
+    fresh = runs.build_model(recipe, (28, 28, 1))
+    kernel = fresh.encoder.get_layer("conv_0").kernel
+    kernel.assign(np.zeros(kernel.shape, np.float32))
+    ckpt.restore(fresh, tmp_path / "reordered.npz")
+    for (k, a), b in zip(model.state_dict().items(), fresh.state_variables()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
+    # a renamed variable is refused by name
+    meta["paths"][0] = "encoder/encoder/conv_9/kernel"
+    reordered["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(tmp_path / "renamed.npz", **reordered)
+    with pytest.raises(CheckpointError, match="Not in the checkpoint: .*Not in the model: encoder/encoder/conv_9"):
+        ckpt.restore(fresh, tmp_path / "renamed.npz")
+
+
+def test_state_names_do_not_depend_on_what_was_built_before(tmp_path):
+    recipe = tiny_vae_recipe(tmp_path, **{"model.encoder.dropout": "0.2"})
+    first = list(runs.build_model(recipe, (28, 28, 1)).state_dict())
+    runs.build_model(recipe, (28, 28, 1))  # advances Keras' global name counters
+    assert list(runs.build_model(recipe, (28, 28, 1)).state_dict()) == first
+
+
+def test_time_budget_ends_at_a_step_and_finishes_like_a_normal_run(tmp_path):
+    # a budget below one chunk's time: training stops after the first chunk (log_every_steps = 2)
+    recipe = tiny_vae_recipe(tmp_path, **{"train.steps_per_epoch": "4", "train.time_budget": "0.001s"})
+    result = train.run(recipe)
+    assert result.stopped_by_budget and result.steps == 2
+    reached = json.loads((result.run_dir / "config.json").read_text())["reached"]
+    assert reached["steps"] == 2 and reached["epochs"] == 0.5 and reached["stopped_by_budget"]
+    assert Checkpointer(result.run_dir / "checkpoints").latest().name == "ckpt-00000002.npz"
+    assert (result.run_dir / "samples.png").exists() and (result.export_dir / "saved_model.pb").exists()
+    assert json.loads((result.run_dir / "metrics.json").read_text())["images"] == 16
+    # resuming under the same budget: the time already spent counts, so nothing more is trained
+    again = train.run(recipe, resume_dir=result.run_dir, export_model=False)
+    assert again.stopped_by_budget and again.steps == 2
+    # a larger budget continues from step 2 to the end
+    longer = train.run(runs.resolve(recipe, {"train.time_budget": "1h"})[0], resume_dir=result.run_dir,
+                       export_model=False)
+    assert not longer.stopped_by_budget and longer.steps == 8
