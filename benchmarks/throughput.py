@@ -16,7 +16,7 @@ import time
 
 import tensorflow as tf
 
-from kgen import cli, data, train
+from kgen import args, data, runs, train
 
 
 def time_pipeline(ds, batches):
@@ -32,36 +32,37 @@ def main(argv):
     name, rest = argv[0], argv[1:]
     steps = 60
     jit_modes = (False, True)
-    overrides = []
-    for a in rest:
-        if a.startswith("--steps="):
-            steps = int(a.split("=")[1])
-        elif a.startswith("--jit="):
-            jit_modes = {"off": (False,), "on": (True,), "both": (False, True)}[a.split("=")[1]]
-        else:
-            overrides.append(a)
+    _, options = args.split(rest)
+    steps = int(options.pop("steps", steps))
+    if "jit" in options:
+        jit_modes = {"off": (False,), "on": (True,), "both": (False, True)}[options.pop("jit")]
     recipe = importlib.import_module(f"kgen.recipes.{name}").RECIPE
-    recipe, _, _ = cli.resolve(recipe, overrides)
-    train.configure(recipe)
+    recipe, _ = runs.resolve(recipe, options)
+    runs.configure(recipe)
     start = time.perf_counter()
     bundle = data.load(recipe.data, recipe.seed)
     secs = time.perf_counter() - start
     print(json.dumps({"recipe": name, "what": "load and decode", "data": bundle.origin,
                       "images_per_s": round((bundle.num_train + len(bundle.test_images)) / secs)}), flush=True)
     b = recipe.train.batch_size
-    n_steps = data.pipeline.steps_per_epoch(bundle.num_train, b)
+    n_steps = data.steps_per_epoch(bundle.num_train, b)
     ds = data.train_dataset(bundle, recipe.data, b, recipe.seed, 0, 1000, n_steps)
     pipe_batches = 300
     secs = time_pipeline(ds, pipe_batches)
     print(json.dumps({"recipe": name, "what": "input pipeline", "batch": b,
                       "images_per_s": round(pipe_batches * b / secs)}), flush=True)
+    strategy = tf.distribute.get_strategy()
     for jit in jit_modes:
         recipe.train.jit_compile = jit
-        model = train.build_model(recipe, tuple(bundle.test_images.shape[1:]))
-        warm = 5
-        model.fit(ds, steps_per_epoch=warm, epochs=1, verbose=0)  # trace and compile
+        model = runs.build_model(recipe, tuple(bundle.test_images.shape[1:]))
+        # the runner's own path: a distributed dataset and train.Loop's compiled chunk of steps
+        it = iter(train.distributed_dataset(
+            strategy, lambda: data.index_batches(bundle.num_train, b, recipe.seed, 0, 1000, n_steps),
+            train.in_memory(bundle.train_images, bundle.train_labels, recipe.data.scale)))
+        loop = train.Loop(model, strategy, jit)
+        float(loop.train_chunk(it, tf.constant(5, tf.int64))[next(iter(model.trackers))])  # trace, warm up
         start = time.perf_counter()
-        model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
+        float(loop.train_chunk(it, tf.constant(steps, tf.int64))[next(iter(model.trackers))])
         secs = time.perf_counter() - start
         print(json.dumps({"recipe": name, "what": "train step", "jit_compile": jit, "batch": b,
                           "ms_per_step": round(1000 * secs / steps, 1),

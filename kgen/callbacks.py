@@ -126,6 +126,6 @@ class PeriodicKID(keras.callbacks.Callback):
                         subset_size=min(500, self.n))
         with self.writer.as_default():
             tf.summary.scalar("eval/kid", value, step=epoch + 1)
-            tf.summary.scalar("eval/kid_se", se, step=epoch + 1)
+            tf.summary.scalar("eval/kid_std", se, step=epoch + 1)
         if logs is not None:
             logs["kid"] = value

@@ -10,8 +10,9 @@ with the reference set in the 128-d feature space of the project's own MNIST cla
 
 - fid: Frechet distance of the two feature Gaussians. Only comparable with FIDs computed by this
   command with the same classifier weights, reference set and number of samples.
-- kid, kid_se: kernel inception distance (unbiased, cubic polynomial kernel) and its standard error
-  over 100 subsets of min(1000, N).
+- kid, kid_std: kernel inception distance (unbiased, cubic polynomial kernel) and its standard
+  deviation over 100 subsets of min(1000, N) (Binkowski et al.'s and torch-fidelity's convention:
+  the spread of one subset's estimate, the scale a difference between models must exceed).
 - precision, recall: Kynkaanniemi et al. 2019, k = 3, on up to 5,000 points of each set.
 - coverage, top_class_share, classes_seen, mean_confidence: the spread of the classifier's labels.
 
@@ -101,12 +102,12 @@ def evaluate_images(images: np.ndarray, reference: str = "mnist", path: str = ""
     rng = np.random.default_rng(seed)
     pr_ref = ref_feats[rng.permutation(len(ref_feats))[:PR_POINTS]]
     pr_fake = feats[rng.permutation(len(feats))[:PR_POINTS]]
-    kid, kid_se = distances.kid(ref_feats, feats, subset_size=min(1000, len(feats)), seed=seed)
+    kid, kid_std = distances.kid(ref_feats, feats, subset_size=min(1000, len(feats)), seed=seed)
     precision, recall = distances.precision_recall(pr_ref, pr_fake, k=3)
     return {
         "fid": distances.frechet_distance(*distances.statistics(feats), *distances.statistics(ref_feats)),
         "kid": kid,
-        "kid_se": kid_se,
+        "kid_std": kid_std,
         "precision": precision,
         "recall": recall,
         **distances.class_coverage(probs),

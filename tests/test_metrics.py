@@ -103,4 +103,4 @@ def test_periodic_kid_reaches_tensorboard(tmp_path):
     result = train.run(tiny_vae_recipe(tmp_path, **{"train.kid_every": "1", "train.steps_per_epoch": "2"}),
                        export_model=False)
     tags = event_tags(result.run_dir / "train")
-    assert tags["eval/kid"] == [1, 2] and tags["eval/kid_se"] == [1, 2]
+    assert tags["eval/kid"] == [1, 2] and tags["eval/kid_std"] == [1, 2]

@@ -80,7 +80,7 @@ def test_likelihood_bounds_are_ordered(tmp_path):
     metrics = __import__("json").loads((result.run_dir / "metrics.json").read_text())
     assert metrics["iwae_samples"] == 8 and metrics["images"] == 16
     assert metrics["nll_iwae_nats"] <= metrics["neg_elbo_nats"] + 1e-3
-    assert metrics["neg_elbo_bits_per_dim"] == pytest.approx(metrics["neg_elbo_nats"] / (784 * np.log(2)))
+    assert metrics["neg_elbo_cross_entropy_bits_per_dim"] == pytest.approx(metrics["neg_elbo_nats"] / (784 * np.log(2)))
 
 
 def test_mixture_sampling_is_stateless_and_exported(tmp_path):

@@ -11,8 +11,13 @@ from kgen.errors import ConfigError
 
 
 def linear_betas(T: int, beta_1: float = 1e-4, beta_T: float = 0.02) -> np.ndarray:
-    """Ho et al. 2020, section 4: beta rises linearly from 1e-4 to 0.02 over T = 1000 steps."""
-    return np.linspace(beta_1, beta_T, T, dtype=np.float64)
+    """Ho et al. 2020, section 4: beta rises linearly from 1e-4 to 0.02 over T = 1000 steps.
+
+    For other T both ends are scaled by 1000/T (Nichol and Dhariwal 2021, their code's "linear"
+    schedule), which keeps abar_T ~ 4e-5 for every T: unscaled, T = 200 ends at abar_T = 0.13, and
+    sampling from N(0, I) would start off the training distribution."""
+    scale = 1000.0 / T
+    return np.linspace(scale * beta_1, min(scale * beta_T, 0.999), T, dtype=np.float64)
 
 
 def cosine_betas(T: int, s: float = 0.008, max_beta: float = 0.999) -> np.ndarray:
