@@ -49,6 +49,14 @@ def parse(argv: list[str], spec: Any, positional: int | None = 0) -> tuple[Any, 
     return fill(spec, options), args
 
 
+def command(argv: list[str], spec: Any, doc: str, positional: int | None = 0):
+    """An entry point's (options, positional arguments), or None once `--help` was printed."""
+    if wants_help(argv):
+        print(doc + "\n" + help_text(spec))
+        return None
+    return parse(argv, spec, positional)
+
+
 def help_text(spec: Any, title: str = "Options") -> str:
     rows = config_lib.describe(spec)
     width = max((len(k) for k, *_ in rows), default=0) + 2

@@ -96,8 +96,8 @@ class Train:
     batch_size: int = num(32, 1)  # the global batch, split over replicas
     steps_per_epoch: int = num(0)  # 0 = one full pass over the training set
     mixed_precision: str = choices("off", "mixed_float16", "mixed_bfloat16")
-    # XLA measured slower on the CPU machine class for these models (see benchmarks/README.md),
-    # so it is off by default; turn it on for GPUs.
+    # XLA: off by default until measured on a quiet machine (benchmarks/compare.py --jit=true);
+    # turn it on for GPUs.
     jit_compile: bool = False
     log_every_steps: int = num(50, 1)  # per-step TensorBoard scalars: mean over this many steps
     grid_rows: int = num(8, 1, 32)  # the epoch sample grid is grid_rows x grid_rows images

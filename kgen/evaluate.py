@@ -47,7 +47,6 @@ class Options:
     reference: str = choices("mnist", "mnist_sample")
     data_path: str = ""  # full MNIST for the reference set (as --data.path of the recipes)
     seed: int = num(0)
-    help: bool = False
 
 PR_POINTS = 5000
 
@@ -134,10 +133,10 @@ def evaluate(path: str, num_samples: int = 10_000, reference: str = "mnist", dat
 
 def main(argv: list[str]) -> int:
     try:
-        if args_lib.wants_help(argv):
-            print(__doc__ + "\n" + args_lib.help_text(Options()))
+        parsed = args_lib.command(argv, Options(), __doc__, positional=1)
+        if parsed is None:
             return 0
-        opts, paths = args_lib.parse(argv, Options(), positional=1)
+        opts, paths = parsed
         metrics = evaluate(paths[0], opts.num_samples, opts.reference, opts.data_path, opts.seed)
     except KgenError as e:
         print(f"kgen.evaluate: error: {e}", file=sys.stderr)

@@ -34,7 +34,6 @@ class Options:
     sigma: float = num(0.2, 0, 1, open_lo=True)  # denoise: the noise level, in [0, 1] pixel units
     seed: int = num(0)
     logdir: str = "logs"  # where to look for the latest run of a recipe given by name
-    help: bool = False
 
 
 def read_inputs(path: str, cfg) -> np.ndarray:
@@ -105,10 +104,10 @@ def run_restore(run_dir: Path, mode: str, input_path: str = "", sigma: float = 0
 
 def main(argv: list[str]) -> int:
     try:
-        if args_lib.wants_help(argv):
-            print(__doc__ + "\n" + args_lib.help_text(Options()))
+        parsed = args_lib.command(argv, Options(), __doc__, positional=1)
+        if parsed is None:
             return 0
-        opts, targets = args_lib.parse(argv, Options(), positional=1)
+        opts, targets = parsed
         run_restore(find_run(targets[0], opts.logdir), opts.mode, opts.input, opts.sigma, opts.seed)
     except KgenError as e:
         print(f"kgen.restore: error: {e}", file=sys.stderr)

@@ -137,15 +137,14 @@ class Options:
     num_samples: int | None = num(None, 2, kind=int)  # none: 500 with --quick, else 10,000
     seed: int = num(0)
     logdir: str = "logs"
-    help: bool = False
 
 
 def main(argv: list[str]) -> int:
     try:
-        opts, _ = args_lib.parse(argv, Options())
-        if opts.help:
-            print(__doc__ + "\n" + args_lib.help_text(Options()))
+        parsed = args_lib.command(argv, Options(), __doc__)
+        if parsed is None:
             return 0
+        opts, _ = parsed
         run_study(
             models=tuple(opts.models.split(",")), optimizers=tuple(opts.optimizers.split(",")), quick=opts.quick,
             epochs=opts.epochs or (2 if opts.quick else 50), limit=opts.limit,

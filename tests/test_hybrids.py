@@ -96,7 +96,13 @@ def test_avb_losses_fall(tmp_path, contrast):
     first = model.fit(ds, verbose=0).history
     later = model.fit(ds.repeat(30), verbose=0).history
     assert np.isfinite(later["loss"][0]) and later["reconstruction"][0] < first["reconstruction"][0]
-    assert 0 <= later["d_accuracy"][0] <= 1
+    if contrast:
+        # adaptive contrast hands T normalised codes z_bar ~ N(0, I) against N(0, I): by design
+        # it stays near chance, which is what makes the KL estimate easy
+        assert abs(later["d_accuracy"][0] - 0.5) < 0.1
+    else:
+        # T(x, z) tells posterior codes from prior codes better than chance after 30 steps
+        assert later["d_accuracy"][0] > 0.6
 
 
 @pytest.mark.parametrize("family", ["aae", "avb"])

@@ -76,6 +76,7 @@ def test_celeba_gan_without_data_exits_with_help(capsys, tmp_path):
     assert "img_align_celeba" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # the 200M-parameter recipe: 20 s and several GB
 def test_celeba_mlp_gan_trains_a_step_at_full_size(tmp_path):
     """The 200M-parameter generator of Figure 7 at 256x256x3 builds and trains on CPU."""
     import tensorflow as tf

@@ -11,17 +11,14 @@ from kgen import losses, optim
 from kgen.config import choices, num
 from kgen.errors import ConfigError
 from kgen.layers.priors import make_prior
-from kgen.models.base import GenerativeModel, global_normal, global_uniform, minimize, register
-from kgen.networks.conv import ConvNet, DeconvNet, conv_net, deconv_net
+from kgen.models.base import CodingConfig, GenerativeModel, global_normal, global_uniform, minimize, register
+from kgen.networks.conv import conv_net, deconv_net
 from kgen.networks.mlp import MLPNet, mlp_discriminator
 
 
 @register("aae")
 @dataclass
-class AAEConfig:
-    latent_dim: int = num(2, 1)
-    encoder: ConvNet = field(default_factory=ConvNet)
-    decoder: DeconvNet = field(default_factory=DeconvNet)
+class AAEConfig(CodingConfig):
     # Makhzani et al.: two hidden layers of 1000 units for the latent discriminator
     discriminator: MLPNet = field(default_factory=lambda: MLPNet(units=(1000, 1000), norm="none"))
     prior: str = choices("mixture", "normal")
@@ -61,6 +58,7 @@ class AAE(GenerativeModel):
     """
 
     network_names = ("encoder", "decoder", "discriminator")
+    optimizer_roles = {"ae_optimizer": "autoencoder", "d_optimizer": "discriminator", "g_optimizer": "generator"}
 
     def __init__(self, encoder, decoder, discriminator, prior, supervised=False, seed=0, **kwargs):
         super().__init__(**kwargs)
@@ -75,13 +73,6 @@ class AAE(GenerativeModel):
         self.make_noise(seed)
         self.make_trackers("reconstruction", "d_loss", "g_loss", "d_accuracy")
         self.built = True
-
-    def compile(self, ae_optimizer, d_optimizer, g_optimizer, **kwargs):
-        super().compile(optimizer=None, **kwargs)
-        self.ae_optimizer, self.d_optimizer, self.g_optimizer = ae_optimizer, d_optimizer, g_optimizer
-
-    def optimizers(self):
-        return {"autoencoder": self.ae_optimizer, "discriminator": self.d_optimizer, "generator": self.g_optimizer}
 
     def trainable_variables_for(self, name):
         if name == "autoencoder":

@@ -10,18 +10,15 @@ import tensorflow as tf
 
 from kgen import losses, optim
 from kgen.config import num
-from kgen.models.base import GenerativeModel, global_normal, minimize, register
-from kgen.networks.conv import ConvNet, DeconvNet, conv_net, deconv_net
+from kgen.models.base import CodingConfig, GenerativeModel, global_normal, minimize, register
+from kgen.networks.conv import ConvNet, conv_net, deconv_net
 
 
 @register("avb")
 @dataclass
-class AVBConfig:
-    latent_dim: int = num(2, 1)
+class AVBConfig(CodingConfig):
     noise_dim: int = num(8, 1)  # eps of the implicit encoder
     hidden: int = num(256, 1)  # width of the layers that mix features with eps (encoder) or z (T)
-    encoder: ConvNet = field(default_factory=ConvNet)
-    decoder: DeconvNet = field(default_factory=DeconvNet)
     discriminator: ConvNet = field(default_factory=lambda: ConvNet(filters=(32, 64), strides=(2, 2)))
     adaptive_contrast: bool = False  # the paper's section 3.3; off by default
     # independent draws per image that estimate mu(x), sigma(x) for adaptive contrast
@@ -77,6 +74,7 @@ class AVB(GenerativeModel):
     """
 
     network_names = ("encoder", "decoder", "discriminator")
+    optimizer_roles = {"ae_optimizer": "autoencoder", "d_optimizer": "discriminator"}
 
     def __init__(self, encoder, decoder, discriminator, adaptive_contrast=False, contrast_samples=8, seed=0, **kwargs):
         super().__init__(**kwargs)
@@ -89,13 +87,6 @@ class AVB(GenerativeModel):
         self.make_noise(seed)
         self.make_trackers("loss", "reconstruction", "kl_estimate", "d_loss", "d_accuracy")
         self.built = True
-
-    def compile(self, ae_optimizer, d_optimizer, **kwargs):
-        super().compile(optimizer=None, **kwargs)
-        self.ae_optimizer, self.d_optimizer = ae_optimizer, d_optimizer
-
-    def optimizers(self):
-        return {"autoencoder": self.ae_optimizer, "discriminator": self.d_optimizer}
 
     def trainable_variables_for(self, name):
         if name == "discriminator":

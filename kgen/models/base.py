@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from kgen.config import num
+from kgen.networks.conv import ConvNet, DeconvNet
 
 
 def replica_context():
@@ -37,6 +41,16 @@ def global_uniform(local_batch, shape, seed_generator, minval=0.0, maxval=1.0, d
 
 
 FAMILIES: dict[str, type] = {}
+
+
+@dataclass
+class CodingConfig:
+    """The fields every model with an encoder and a decoder shares (VAE, AAE, AVB), so that the
+    three compare on the same networks."""
+
+    latent_dim: int = num(2, 1)
+    encoder: ConvNet = field(default_factory=ConvNet)
+    decoder: DeconvNet = field(default_factory=DeconvNet)
 
 
 def register(family: str):
@@ -117,8 +131,20 @@ class GenerativeModel(keras.Model):
         """name -> keras.Model of every sub-network, for summaries and parameter counts."""
         return {n: getattr(self, n) for n in self.network_names}
 
+    # models with several optimizers: compile keyword -> role (keras-io's compile(d_optimizer=,
+    # g_optimizer=)); the role names the optimizer in logs and checkpoints
+    optimizer_roles: dict = {}
+
+    def compile(self, optimizer=None, **kwargs):
+        own = {k: kwargs.pop(k) for k in self.optimizer_roles}
+        super().compile(optimizer=optimizer, **kwargs)
+        for k, opt in own.items():
+            setattr(self, k, opt)
+
     def optimizers(self) -> dict:
-        return {"optimizer": self.optimizer}
+        if not self.optimizer_roles:
+            return {"optimizer": self.optimizer}
+        return {role: getattr(self, k) for k, role in self.optimizer_roles.items()}
 
     def build_optimizers(self) -> None:
         """Creates optimizer slots now so that a checkpoint can be restored before the first step."""

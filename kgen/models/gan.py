@@ -63,6 +63,8 @@ class GAN(GenerativeModel):
     """
 
     network_names = ("generator", "discriminator")
+    # no Keras-level optimizer: two of our own, each built on its own network's variables
+    optimizer_roles = {"g_optimizer": "generator", "d_optimizer": "discriminator"}
 
     def __init__(self, generator, discriminator, label_smoothing=0.0, label_flip=0.0, d_steps=1,
                  data_scale="symmetric", seed=0, **kwargs):
@@ -75,14 +77,6 @@ class GAN(GenerativeModel):
         self.make_noise(seed)
         self.make_trackers("d_loss", "g_loss", "d_real", "d_fake")
         self.built = True
-
-    def compile(self, g_optimizer, d_optimizer, **kwargs):
-        # No Keras-level optimizer: two of our own, each built on its own network's variables.
-        super().compile(optimizer=None, **kwargs)
-        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
-
-    def optimizers(self):
-        return {"generator": self.g_optimizer, "discriminator": self.d_optimizer}
 
     def trainable_variables_for(self, optimizer_name):
         net = self.generator if optimizer_name == "generator" else self.discriminator

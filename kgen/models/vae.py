@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -12,16 +12,13 @@ from kgen import figures, optim
 from kgen.config import choices, num
 from kgen.errors import ConfigError
 from kgen.layers.priors import make_prior, tfd
-from kgen.models.base import GenerativeModel, global_normal, minimize, register
-from kgen.networks.conv import ConvNet, DeconvNet, conv_net, deconv_net
+from kgen.models.base import CodingConfig, GenerativeModel, global_normal, minimize, register
+from kgen.networks.conv import conv_net, deconv_net
 
 
 @register("vae")
 @dataclass
-class VAEConfig:
-    latent_dim: int = num(2, 1)
-    encoder: ConvNet = field(default_factory=ConvNet)
-    decoder: DeconvNet = field(default_factory=DeconvNet)
+class VAEConfig(CodingConfig):
     prior: str = choices("normal", "mixture")
     prior_components: int = num(2, 1)  # mixture only
     prior_trainable: bool = True  # mixture only: learn means, scales and weights

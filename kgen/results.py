@@ -1,0 +1,230 @@
+"""The results table: every MNIST recipe trained for the same wall-clock budget, then evaluated.
+
+    python -m kgen.results --data-path=../shared/data/mnist.npz [--budget=20m]
+                           [--recipes=mnist_vae,mnist_dcgan,mnist_ddpm,mnist_aae,mnist_avb]
+                           [--num-samples=10000] [--out=docs/results] [--logdir=~/.kgen/results]
+
+Each recipe runs with its own settings (`python -m kgen.recipes.<name> --train.time_budget=...`
+in a fresh process, one at a time), then `python -m kgen.evaluate` draws `--num-samples` samples
+through its SavedModel. `--out` receives results.md (one row per recipe: steps and epochs reached,
+wall time, FID, KID and its deviation, precision, recall, class coverage, mean confidence, the
+VAE's test negative ELBO and IWAE bound; the exact command of each row; the seeds' claims judged at
+this budget), results.json and a sample grid per recipe.
+
+Resumable: state.json in `--out` records each recipe's run; a recipe already trained and
+evaluated is skipped, one whose training was cut off resumes from its checkpoint under the same
+budget (the time it already spent counts). Run it on a quiet machine: the budget is wall-clock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from kgen import args as args_lib
+from kgen import runs
+from kgen.config import duration, num
+from kgen.errors import ConfigError, KgenError
+
+MNIST_RECIPES = ("mnist_vae", "mnist_dcgan", "mnist_ddpm", "mnist_aae", "mnist_avb")
+FAMILY_OF = {"mnist_vae": "VAE", "mnist_dcgan": "GAN", "mnist_ddpm": "diffusion", "mnist_aae": "AAE",
+             "mnist_avb": "AVB"}
+
+
+@dataclass
+class Options:
+    data_path: str = ""  # full MNIST (.npz or IDX folder); required unless --quick
+    budget: float = duration(1200.0)  # training time per recipe (20m, 1.5h, 90s)
+    recipes: str = ",".join(MNIST_RECIPES)
+    num_samples: int = num(10_000, 2)
+    out: str = "docs/results"
+    logdir: str = "~/.kgen/results"  # runs and SavedModels (not committed)
+    seed: int = num(0)
+    quick: bool = False  # each recipe's --quick settings and the bundled sample (a smoke test)
+
+
+def train_command(name: str, opts: Options, logdir: Path) -> list[str]:
+    cmd = [sys.executable, "-m", f"kgen.recipes.{name}", f"--train.time_budget={opts.budget:g}",
+           f"--train.logdir={logdir}", f"--train.export_dir={logdir / 'saved_models'}", f"--seed={opts.seed}",
+           "--train.verbose=2"]
+    if opts.quick:
+        cmd.append("--quick")
+    if opts.data_path:
+        cmd.append(f"--data.path={opts.data_path}")
+    return cmd
+
+
+def evaluate_command(run_dir: Path, opts: Options) -> list[str]:
+    cmd = [sys.executable, "-m", "kgen.evaluate", str(run_dir), f"--num-samples={opts.num_samples}",
+           f"--seed={opts.seed}"]
+    if opts.quick:
+        cmd.append("--reference=mnist_sample")
+    if opts.data_path:
+        cmd.append(f"--data-path={opts.data_path}")
+    return cmd
+
+
+def shown(cmd: list[str]) -> str:
+    return "python " + " ".join(cmd[1:])
+
+
+def _run(cmd: list[str], log: Path) -> None:
+    with open(log, "a") as f:
+        f.write("$ " + shown(cmd) + "\n")
+        f.flush()
+        proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=os.getcwd())
+    if proc.returncode:
+        raise KgenError(f"{shown(cmd)} failed with status {proc.returncode}; its output is in {log}")
+
+
+def run_recipe(name: str, opts: Options, state: dict, out: Path, logdir: Path) -> dict:
+    entry = state.setdefault(name, {})
+    log = out / f"{name}.log"
+    cmd = train_command(name, opts, logdir)
+    entry["train_command"] = shown(cmd)
+    runs_of = logdir / name
+    finished = sorted(runs_of.glob("*/samples.png"), key=lambda p: p.stat().st_mtime)
+    if not finished:
+        # cut off earlier (after a checkpoint): continue under the same budget rule
+        started = any(runs_of.glob("*/checkpoints/latest.json"))
+        print(f"kgen.results: training {name} ({opts.budget:g} s budget{', resumed' if started else ''})", flush=True)
+        _run(cmd + (["--resume"] if started else []), log)
+        finished = sorted(runs_of.glob("*/samples.png"), key=lambda p: p.stat().st_mtime)
+    run_dir = finished[-1].parent
+    entry["run_dir"] = str(run_dir)
+    metrics_path = run_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    eval_cmd = evaluate_command(run_dir, opts)
+    entry["evaluate_command"] = shown(eval_cmd)
+    if "fid" not in metrics or metrics.get("num_samples") != opts.num_samples:
+        print(f"kgen.results: evaluating {name} on {opts.num_samples} samples", flush=True)
+        _run(eval_cmd, log)
+        metrics = json.loads(metrics_path.read_text())
+    shutil.copy(run_dir / "samples.png", out / f"{name}.png")
+    entry.update(metrics=metrics, reached=runs.read_config(run_dir).get("reached", {}), done=True)
+    save_state(out, state)
+    return entry
+
+
+def save_state(out: Path, state: dict) -> None:
+    tmp = out / "state.json.tmp"
+    tmp.write_text(json.dumps(state, indent=2))
+    os.replace(tmp, out / "state.json")
+
+
+def _f(v, digits=3):
+    return "" if v is None else (f"{v:.{digits}g}" if isinstance(v, float) else str(v))
+
+
+def claims(rows: dict) -> list[str]:
+    """Each seed claim: supported, contradicted or inconclusive at this budget, with the numbers.
+    KID decides orderings: a difference smaller than the larger of the two KID deviations is
+    inconclusive."""
+    out = []
+
+    def kid(n):
+        m = rows.get(n, {}).get("metrics", {})
+        return m.get("kid"), m.get("kid_std")
+
+    order = ["mnist_vae", "mnist_dcgan", "mnist_ddpm"]
+    if all(n in rows for n in order):
+        k = {n: kid(n) for n in order}
+        pairs = [(order[0], order[1]), (order[1], order[2])]
+        verdicts = []
+        for worse, better in pairs:
+            diff = k[worse][0] - k[better][0]
+            noise = max(k[worse][1], k[better][1])
+            verdicts.append("supported" if diff > noise else "contradicted" if diff < -noise else "inconclusive")
+        verdict = ("supported" if all(v == "supported" for v in verdicts) else
+                   "contradicted" if "contradicted" in verdicts else "inconclusive")
+        nums = ", ".join(f"{FAMILY_OF[n]} KID {k[n][0]:.4g} ± {k[n][1]:.2g}" for n in order)
+        out.append(f"- Seed 002, VAE < GAN < diffusion on MNIST (lower KID is better): **{verdict}** ({nums}).")
+    if "mnist_vae" in rows and "mnist_dcgan" in rows:
+        v, g = rows["mnist_vae"]["metrics"], rows["mnist_dcgan"]["metrics"]
+        sharp = g["mean_confidence"] > v["mean_confidence"] and g["precision"] > v["precision"]
+        blurry = g["mean_confidence"] < v["mean_confidence"] and g["precision"] < v["precision"]
+        out.append("- Seed 004, the GAN sharper than the VAE (classifier confidence and precision): **"
+                   + ("supported" if sharp else "contradicted" if blurry else "inconclusive")
+                   + f"** (confidence {g['mean_confidence']:.3f} vs {v['mean_confidence']:.3f}, "
+                     f"precision {g['precision']:.3f} vs {v['precision']:.3f}).")
+        diverse = v["recall"] > g["recall"] and v["coverage"] >= g["coverage"]
+        narrow = v["recall"] < g["recall"] and v["coverage"] <= g["coverage"]
+        out.append("- Seed 004, the VAE more diverse than the GAN (recall and class coverage): **"
+                   + ("supported" if diverse else "contradicted" if narrow else "inconclusive")
+                   + f"** (recall {v['recall']:.3f} vs {g['recall']:.3f}, "
+                     f"coverage {v['coverage']:.3f} vs {g['coverage']:.3f}).")
+    return out
+
+
+def write_table(state: dict, opts: Options, out: Path) -> Path:
+    done = {n: e for n, e in state.items() if e.get("done")}
+    lines = [
+        "# Results at equal compute",
+        "",
+        f"Every MNIST recipe trained for **{opts.budget / 60:g} minutes** of wall-clock time on this machine "
+        f"({os.cpu_count()} CPU cores), with the recipe's own settings, then evaluated on "
+        f"{opts.num_samples:,} samples in the feature space of kgen's MNIST classifier against the MNIST test set "
+        "(`python -m kgen.evaluate`). Lower FID and KID are better. KID ± is the deviation over 100 subsets.",
+        "",
+        "| recipe | steps | epochs | train s | FID | KID ± std | precision | recall | coverage | confidence "
+        "| -ELBO nats | -log p (IWAE) nats |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, e in done.items():
+        m, r = e["metrics"], e.get("reached", {})
+        lines.append(
+            f"| `{name}` | {r.get('steps', '')} | {_f(r.get('epochs'))} | {_f(r.get('seconds'), 4)} | {_f(m.get('fid'))} "
+            f"| {_f(m.get('kid'))} ± {_f(m.get('kid_std'), 2)} | {_f(m.get('precision'))} | {_f(m.get('recall'))} "
+            f"| {_f(m.get('coverage'))} | {_f(m.get('mean_confidence'))} | {_f(m.get('neg_elbo_nats'), 4)} "
+            f"| {_f(m.get('nll_iwae_nats'), 4)} |")
+    missing = [n for n in opts.recipes.split(",") if n not in done]
+    if missing:
+        lines += ["", f"Not yet measured: {', '.join(missing)} (the command below resumes)."]
+    lines += ["", "## The seeds' claims at this budget", ""] + (claims(done) or ["- (needs the rows above)"])
+    lines += ["", "## Sample grids", ""] + [f"![{n}]({n}.png)" for n in done]
+    lines += ["", "## Commands", "", "    " + "python -m kgen.results " + " ".join(
+        f"--{k.replace('_', '-')}={v}" for k, v in (("data_path", opts.data_path), ("budget", f"{opts.budget:g}"),
+                                                    ("num_samples", opts.num_samples)) if v), ""]
+    for n, e in done.items():
+        lines += [f"- `{n}`: `{e['train_command']}` then `{e['evaluate_command']}`"]
+    path = out / "results.md"
+    path.write_text("\n".join(lines) + "\n")
+    (out / "results.json").write_text(json.dumps({n: {"metrics": e["metrics"], "reached": e.get("reached")}
+                                                  for n, e in done.items()}, indent=2))
+    return path
+
+
+def main(argv: list[str]) -> int:
+    try:
+        parsed = args_lib.command(argv, Options(), __doc__)
+        if parsed is None:
+            return 0
+        opts, _ = parsed
+        if not opts.data_path and not opts.quick:
+            raise ConfigError("--data-path is required: the table is measured on full MNIST "
+                              "(an .npz with x_train, y_train, x_test, y_test, or the IDX folder)")
+        names = opts.recipes.split(",")
+        unknown = [n for n in names if n not in MNIST_RECIPES]
+        if unknown:
+            raise ConfigError(f"--recipes: unknown {unknown}; valid: {', '.join(MNIST_RECIPES)}")
+        out, logdir = Path(opts.out), Path(opts.logdir).expanduser()
+        out.mkdir(parents=True, exist_ok=True)
+        state_path = out / "state.json"
+        state = json.loads(state_path.read_text()) if state_path.exists() else {}
+        for name in names:
+            run_recipe(name, opts, state, out, logdir)
+            write_table(state, opts, out)
+        print(f"kgen.results: table in {out / 'results.md'}")
+    except KgenError as e:
+        print(f"kgen.results: error: {e}", file=sys.stderr)
+        return 2 if isinstance(e, ConfigError) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

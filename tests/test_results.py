@@ -1,0 +1,35 @@
+"""python -m kgen.results end to end at smoke-test size: train to a budget, evaluate, tabulate,
+resume without redoing finished work."""
+
+import json
+
+import pytest
+
+from kgen import results
+
+pytestmark = pytest.mark.slow
+
+
+def test_results_table_end_to_end_and_resume(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = ["--quick", "--recipes=mnist_vae", "--budget=3s", "--num-samples=200", f"--out={tmp_path / 'out'}",
+            f"--logdir={tmp_path / 'runs'}"]
+    assert results.main(argv) == 0
+    table = (tmp_path / "out" / "results.md").read_text()
+    state = json.loads((tmp_path / "out" / "state.json").read_text())
+    entry = state["mnist_vae"]
+    assert entry["done"] and entry["reached"]["stopped_by_budget"] and entry["reached"]["steps"] > 0
+    row = next(ln for ln in table.splitlines() if ln.startswith("| `mnist_vae`"))
+    assert f"| {entry['reached']['steps']} |" in row and f"{entry['metrics']['fid']:.3g}" in row
+    assert "--train.time_budget=3" in table and "kgen.evaluate" in table
+    assert (tmp_path / "out" / "mnist_vae.png").stat().st_size > 100
+    assert "Not yet measured" not in table
+    # a second call finds the work done and neither trains nor evaluates again
+    log_size = (tmp_path / "out" / "mnist_vae.log").stat().st_size
+    assert results.main(argv) == 0
+    assert (tmp_path / "out" / "mnist_vae.log").stat().st_size == log_size
+
+
+def test_results_needs_full_mnist(capsys):
+    assert results.main(["--budget=1m"]) == 2
+    assert "--data-path is required" in capsys.readouterr().err
