@@ -24,6 +24,7 @@ from kgen import config, train
 from kgen.recipes import mnist_vae
 
 out, distribute, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+resume = len(sys.argv) > 4 and sys.argv[4] == "resume"
 recipe = config.apply_overrides(mnist_vae.RECIPE, {
     "data.name": "mnist_sample", "data.limit": 256, "distribute": distribute, "distribute_timeout": 30,
     "model.encoder.filters": (8, 8), "model.decoder.filters": (8, 8), "model.decoder.start_shape": (7, 7, 4),
@@ -32,7 +33,8 @@ recipe = config.apply_overrides(mnist_vae.RECIPE, {
     "train.grid_rows": 2, "train.verbose": 2, "train.logdir": out + "/logs", "train.export_dir": out + "/saved_models",
     "train.checkpoint_every_steps": 2,
 })
-result = train.run(recipe)
+from kgen import runs
+result = train.run(recipe, resume_dir=runs.latest_run_dir(recipe) if resume else None)
 print("STEPS", result.steps)
 '''
 
@@ -53,9 +55,12 @@ def env_for(index, ports):
             "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
 
 
-def start_workers(tmp_path, epochs):
+def start_workers(tmp_path, epochs, shared=False, resume=False):
+    """Two workers; with `shared`, one logdir for both (as a cluster's shared storage)."""
     ports = free_ports(2)
-    return [subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path / f"w{i}"), "multiworker", str(epochs)],
+    extra = ["resume"] if resume else []
+    return [subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path / ("shared" if shared else f"w{i}")),
+                              "multiworker", str(epochs), *extra],
                              env=env_for(i, ports), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True) for i in range(2)]
 
@@ -123,3 +128,17 @@ def test_when_a_worker_dies_the_other_stops_with_a_clear_error(tmp_path):
             if w.poll() is None:
                 w.kill()
                 w.communicate(timeout=30)
+
+
+def test_a_multi_worker_run_resumes(tmp_path):
+    """Both workers read the chief's checkpoint from shared storage and continue from its step."""
+    for epochs, resume, steps in ((1, False, 4), (2, True, 8)):
+        workers = start_workers(tmp_path, epochs, shared=True, resume=resume)
+        for w in workers:
+            out, err = w.communicate(timeout=400)
+            assert w.returncode == 0, err[-3000:]
+            assert f"STEPS {steps}" in out
+    run_dirs = list((tmp_path / "shared" / "logs" / "mnist_vae").iterdir())
+    assert len(run_dirs) == 1  # the resumed run continued in place
+    names = sorted(p.name for p in (run_dirs[0] / "checkpoints").glob("*.npz"))
+    assert names[-1] == "ckpt-00000008.npz"
