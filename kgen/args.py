@@ -57,6 +57,23 @@ def command(argv: list[str], spec: Any, doc: str, positional: int | None = 0):
     return parse(argv, spec, positional)
 
 
+def run_main(prog: str, argv: list[str], spec: Any, doc: str, body, positional: int | None = 0) -> int:
+    """An entry point's whole life: --help, parsing, then `body(options, positional)`; a KgenError
+    is printed as `prog: error: ...` with exit status 2 for a bad option or value, 1 otherwise."""
+    import sys
+
+    from kgen.errors import KgenError
+
+    try:
+        parsed = command(argv, spec, doc, positional)
+        if parsed is not None:
+            body(*parsed)
+    except KgenError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2 if isinstance(e, ConfigError) else 1
+    return 0
+
+
 def help_text(spec: Any, title: str = "Options") -> str:
     rows = config_lib.describe(spec)
     width = max((len(k) for k, *_ in rows), default=0) + 2

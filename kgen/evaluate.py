@@ -37,7 +37,7 @@ from kgen import args as args_lib
 from kgen import runs
 from kgen.config import choices, num
 from kgen.data.mnist import data_dir, load_mnist
-from kgen.errors import ConfigError, KgenError
+from kgen.errors import ConfigError
 from kgen.metrics import classifier, distances
 
 
@@ -132,17 +132,11 @@ def evaluate(path: str, num_samples: int = 10_000, reference: str = "mnist", dat
 
 
 def main(argv: list[str]) -> int:
-    try:
-        parsed = args_lib.command(argv, Options(), __doc__, positional=1)
-        if parsed is None:
-            return 0
-        opts, paths = parsed
+    def body(opts, paths):
         metrics = evaluate(paths[0], opts.num_samples, opts.reference, opts.data_path, opts.seed)
-    except KgenError as e:
-        print(f"kgen.evaluate: error: {e}", file=sys.stderr)
-        return 2 if isinstance(e, ConfigError) else 1
-    print(json.dumps(metrics, indent=2))
-    return 0
+        print(json.dumps(metrics, indent=2))
+
+    return args_lib.run_main("kgen.evaluate", argv, Options(), __doc__, body, positional=1)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from kgen import data as data_lib
 from kgen import figures, runs
 from kgen.checkpoint import Checkpointer
 from kgen.config import choices, num
-from kgen.errors import ConfigError, DataError, KgenError
+from kgen.errors import ConfigError, DataError
 
 
 @dataclass
@@ -103,16 +103,10 @@ def run_restore(run_dir: Path, mode: str, input_path: str = "", sigma: float = 0
 
 
 def main(argv: list[str]) -> int:
-    try:
-        parsed = args_lib.command(argv, Options(), __doc__, positional=1)
-        if parsed is None:
-            return 0
-        opts, targets = parsed
+    def body(opts, targets):
         run_restore(find_run(targets[0], opts.logdir), opts.mode, opts.input, opts.sigma, opts.seed)
-    except KgenError as e:
-        print(f"kgen.restore: error: {e}", file=sys.stderr)
-        return 2 if isinstance(e, ConfigError) else 1
-    return 0
+
+    return args_lib.run_main("kgen.restore", argv, Options(), __doc__, body, positional=1)
 
 
 if __name__ == "__main__":

@@ -200,30 +200,26 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    try:
-        parsed = args_lib.command(argv, Options(), __doc__)
-        if parsed is None:
-            return 0
-        opts, _ = parsed
-        if not opts.data_path and not opts.quick:
-            raise ConfigError("--data-path is required: the table is measured on full MNIST "
-                              "(an .npz with x_train, y_train, x_test, y_test, or the IDX folder)")
-        names = opts.recipes.split(",")
-        unknown = [n for n in names if n not in MNIST_RECIPES]
-        if unknown:
-            raise ConfigError(f"--recipes: unknown {unknown}; valid: {', '.join(MNIST_RECIPES)}")
-        out, logdir = Path(opts.out), Path(opts.logdir).expanduser()
-        out.mkdir(parents=True, exist_ok=True)
-        state_path = out / "state.json"
-        state = json.loads(state_path.read_text()) if state_path.exists() else {}
-        for name in names:
-            run_recipe(name, opts, state, out, logdir)
-            write_table(state, opts, out)
-        print(f"kgen.results: table in {out / 'results.md'}")
-    except KgenError as e:
-        print(f"kgen.results: error: {e}", file=sys.stderr)
-        return 2 if isinstance(e, ConfigError) else 1
-    return 0
+    return args_lib.run_main("kgen.results", argv, Options(), __doc__, build_table)
+
+
+def build_table(opts: Options, _) -> Path:
+    if not opts.data_path and not opts.quick:
+        raise ConfigError("--data-path is required: the table is measured on full MNIST "
+                          "(an .npz with x_train, y_train, x_test, y_test, or the IDX folder)")
+    names = opts.recipes.split(",")
+    unknown = [n for n in names if n not in MNIST_RECIPES]
+    if unknown:
+        raise ConfigError(f"--recipes: unknown {unknown}; valid: {', '.join(MNIST_RECIPES)}")
+    out, logdir = Path(opts.out), Path(opts.logdir).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    state_path = out / "state.json"
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    for name in names:
+        run_recipe(name, opts, state, out, logdir)
+        write_table(state, opts, out)
+    print(f"kgen.results: table in {out / 'results.md'}")
+    return out / "results.md"
 
 
 if __name__ == "__main__":

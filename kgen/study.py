@@ -140,17 +140,11 @@ class Options:
 
 
 def main(argv: list[str]) -> int:
-    try:
-        parsed = args_lib.command(argv, Options(), __doc__)
-        if parsed is None:
-            return 0
-        opts, _ = parsed
+    def body(opts, _):
         run_study(
             models=tuple(opts.models.split(",")), optimizers=tuple(opts.optimizers.split(",")), quick=opts.quick,
             epochs=opts.epochs or (2 if opts.quick else 50), limit=opts.limit,
             num_samples=opts.num_samples or (500 if opts.quick else 10_000), seed=opts.seed, logdir=opts.logdir,
         )
-    except ConfigError as e:
-        print(f"optimizer_study: error: {e}")
-        return 2
-    return 0
+
+    return args_lib.run_main("optimizer_study", argv, Options(), __doc__, body)
