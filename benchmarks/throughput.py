@@ -1,6 +1,6 @@
 """Measures input-pipeline and training throughput of a recipe (images/second).
 
-    python benchmarks/throughput.py mnist_vae [--steps=60] [--jit=both] [--data.path=...] [overrides]
+    python benchmarks/throughput.py mnist_vae [--steps=60] [--jit=both] [--quick] [--data.path=...] [overrides]
     python benchmarks/make_faces.py /tmp/faces 2000   # synthetic 178x218 JPEGs for the face recipes
     python benchmarks/throughput.py celeba_gan --data.path=/tmp/faces --steps=10 --jit=off
 
@@ -37,7 +37,8 @@ def main(argv):
     if "jit" in options:
         jit_modes = {"off": (False,), "on": (True,), "both": (False, True)}[options.pop("jit")]
     recipe = importlib.import_module(f"kgen.recipes.{name}").RECIPE
-    recipe, _ = runs.resolve(recipe, options)
+    quick = options.pop("quick", "false") == "true"
+    recipe, _ = runs.resolve(recipe, options, quick=quick)
     runs.configure(recipe)
     start = time.perf_counter()
     bundle = data.load(recipe.data, recipe.seed)

@@ -26,8 +26,9 @@ SEED_CLAIMS = (
     "Seed 002 (Lee et al.) concludes VAE < GAN < diffusion on MNIST, with Adam the best of the four "
     "optimizers. Seed 004 (Junnuthula 2023) says GANs give sharper MNIST digits than VAEs (section 4)."
 )
-COLUMNS = ("model", "optimizer", "learning_rate", "epochs", "final_loss", "fid", "kid", "precision", "recall",
-           "coverage", "wall_time_s")
+COLUMNS = ("model", "optimizer", "learning_rate", "epochs", "final_loss", "fid", "kid", "kid_std", "precision",
+           "recall", "coverage", "mean_confidence", "wall_time_s")
+METRICS = ("fid", "kid", "kid_std", "precision", "recall", "coverage", "mean_confidence")
 
 
 def read_scalars(run_dir: Path, tag: str) -> tuple[np.ndarray, np.ndarray]:
@@ -58,13 +59,19 @@ def row(run_dir: Path, wall_time: float | None = None) -> dict:
     kind = family(config)
     _, values = read_scalars(run_dir, f"epoch/{main_loss_tag(kind)}")
     recipe = config["recipe"]
+    reached = config.get("reached", {})
+    budget = recipe["train"].get("time_budget")
     return {
+        "budget": (f"{budget / 60:g} min of training" if budget else
+                   f"{recipe['train']['epochs']} epoch(s)" + (f" of {recipe['data']['limit']:,} images"
+                                                              if recipe["data"].get("limit") else "")),
+        "steps": reached.get("steps"),
         "model": kind,
         "optimizer": recipe["optimizer"]["name"],
         "learning_rate": recipe["optimizer"]["learning_rate"],
         "epochs": recipe["train"]["epochs"],
         "final_loss": float(values[-1]) if len(values) else float("nan"),
-        **{k: metrics.get(k, float("nan")) for k in ("fid", "kid", "precision", "recall", "coverage")},
+        **{k: metrics.get(k, float("nan")) for k in METRICS},
         "wall_time_s": wall_time if wall_time is not None else metrics.get("wall_time_s", float("nan")),
         "run_dir": str(run_dir),
     }
@@ -97,6 +104,67 @@ def ranking(rows: list[dict]) -> list[tuple[str, float, str]]:
     return sorted(((m, f, o) for m, (f, o) in best.items()), key=lambda x: x[1])
 
 
+def _lower(a: dict, b: dict) -> str:
+    """Whether a's KID is below b's: a difference within the larger of the two KID deviations
+    (the spread of one subset's estimate) is inconclusive."""
+    diff, noise = b["kid"] - a["kid"], max(a["kid_std"], b["kid_std"])
+    return "supported" if diff > noise else "contradicted" if diff < -noise else "inconclusive"
+
+
+def _combine(verdicts: list[str]) -> str:
+    if verdicts and all(v == "supported" for v in verdicts):
+        return "supported"
+    return "contradicted" if "contradicted" in verdicts else "inconclusive"
+
+
+def _kid(r: dict) -> str:
+    return f"{r['kid']:.4g} ± {r['kid_std']:.2g}"
+
+
+def claims(rows: list[dict], budget: str) -> list[str]:
+    """Each seed claim the rows can test: supported, contradicted or inconclusive at this budget,
+    with the numbers. Orderings are judged by KID (lower is better) against its deviation over
+    subsets; sharpness and diversity by two measures each, both pointing the same way."""
+    rows = [r for r in rows if not np.isnan(r.get("kid", float("nan")))]
+    best = {}
+    for r in rows:
+        if r["model"] not in best or r["kid"] < best[r["model"]]["kid"]:
+            best[r["model"]] = r
+    out = []
+    if all(m in best for m in ("vae", "gan", "ddpm")):
+        v, g, d = best["vae"], best["gan"], best["ddpm"]
+        verdict = _combine([_lower(g, v), _lower(d, g)])
+        out.append(f"- Seed 002, VAE < GAN < diffusion on MNIST (KID, lower is better): **{verdict}** at {budget} "
+                   f"(VAE {_kid(v)}, GAN {_kid(g)}, diffusion {_kid(d)}).")
+    for model in sorted({r["model"] for r in rows}):
+        by_opt = {r["optimizer"]: r for r in rows if r["model"] == model}
+        if "adam" in by_opt and len(by_opt) > 1:
+            others = [o for o in by_opt if o != "adam"]
+            verdict = _combine([_lower(by_opt["adam"], by_opt[o]) for o in others])
+            nums = ", ".join(f"{o} {_kid(by_opt[o])}" for o in ["adam", *others])
+            out.append(f"- Seed 002, Adam the best optimizer for the {model} (KID): **{verdict}** at {budget} ({nums}).")
+    if "vae" in best and "gan" in best:
+        v, g = best["vae"], best["gan"]
+        sharper = [g["mean_confidence"] - v["mean_confidence"], g["precision"] - v["precision"]]
+        wider = [v["recall"] - g["recall"], v["coverage"] - g["coverage"]]
+
+        def both(d):
+            return "supported" if min(d) > 0 else "contradicted" if max(d) < 0 else "inconclusive"
+
+        out.append(f"- Seed 004, the GAN sharper than the VAE on MNIST (classifier confidence and precision): "
+                   f"**{both(sharper)}** at {budget} (GAN {g['mean_confidence']:.3f} and {g['precision']:.3f}, "
+                   f"VAE {v['mean_confidence']:.3f} and {v['precision']:.3f}).")
+        out.append(f"- Seed 004, the VAE more diverse than the GAN (recall and class coverage): **{both(wider)}** "
+                   f"at {budget} (VAE {v['recall']:.3f} and {v['coverage']:.3f}, GAN {g['recall']:.3f} and "
+                   f"{g['coverage']:.3f}).")
+    return out
+
+
+def budget_of(rows: list[dict]) -> str:
+    spent = sorted({r["budget"] for r in rows if r.get("budget")})
+    return " / ".join(spent) if spent else "the runs' settings"
+
+
 def write_report(rows: list[dict], out_dir: Path, figures_list: list[Path] = (), title: str = "kgen report") -> Path:
     _, md = write_tables(rows, out_dir)
     ranked = ranking(rows)
@@ -112,7 +180,10 @@ def write_report(rows: list[dict], out_dir: Path, figures_list: list[Path] = (),
                     "count.")
     else:
         text.append("No run has sample metrics; run `python -m kgen.evaluate RUN_DIR` first.")
-    text += ["", "## What the seeds claim", "", SEED_CLAIMS, ""]
+    text += ["", "## What the seeds claim, tested", "", SEED_CLAIMS, ""]
+    text += claims(rows, budget_of(rows)) or ["- No claim can be tested on these runs (they need KID for the VAE, GAN "
+                                               "and DDPM, or one model under several optimizers)."]
+    text += [""]
     if figures_list:
         text += ["## Figures", ""] + [f"![{p.stem}]({os.path.relpath(p, out_dir)})" for p in figures_list] + [""]
     path = out_dir / "report.md"

@@ -104,3 +104,11 @@ def test_periodic_kid_reaches_tensorboard(tmp_path):
                        export_model=False)
     tags = event_tags(result.run_dir / "train")
     assert tags["eval/kid"] == [1, 2] and tags["eval/kid_std"] == [1, 2]
+
+
+def test_kid_deviation_is_a_spread_even_when_the_sets_are_no_larger_than_a_subset():
+    # 1,000 samples against 1,000 references with the default subset of 1,000: subsets of the whole
+    # set would all be identical (deviation 0, as the evaluator once reported); half-size subsets differ
+    rng = np.random.default_rng(3)
+    k, std = kid(rng.normal(size=(1000, 4)), rng.normal(size=(1000, 4)) + 0.1, subsets=10)
+    assert std > 1e-4 * abs(k) and std > 0

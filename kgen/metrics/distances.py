@@ -32,11 +32,14 @@ def kid(real: np.ndarray, fake: np.ndarray, subsets: int = 100, subset_size: int
     deviation over the subsets), as Binkowski et al. and torch-fidelity report it. The subsets
     overlap and come from one fixed sample, so their standard error would measure only the
     Monte Carlo error of the average, about 3x smaller than the spread across independent
-    sample sets; the deviation is the honest scale of a difference between two models."""
+    sample sets; the deviation is the honest scale of a difference between two models. Subsets
+    hold min(subset_size, half the smaller set) points."""
     rng = np.random.default_rng(seed)
     real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
     d = real.shape[1]
-    m = min(subset_size, len(real), len(fake))
+    # at most half of the smaller set, so that the subsets differ and their spread means something
+    # (with subsets as large as the set, every subset is the whole set and the deviation is 0)
+    m = max(2, min(subset_size, len(real) // 2, len(fake) // 2))
     values = []
     for _ in range(subsets):
         x = real[rng.choice(len(real), m, replace=False)]
