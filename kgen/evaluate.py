@@ -2,6 +2,7 @@
 
     python -m kgen.evaluate PATH [--num-samples=10000] [--reference=mnist|mnist_sample]
                                  [--data-path=mnist.npz] [--seed=0] [--weights=inception.weights.h5]
+                                 [--endpoint=sample|sample_ancestral] [--guidance=0,0.5,1,2,4]
 
 PATH is a SavedModel directory or a run directory (logs/<recipe>/<date-time>, whose model is
 found through its config.json). N samples are drawn through the `sample` endpoint and compared
@@ -20,6 +21,12 @@ The reference is the 10,000-digit MNIST test set (found as for training: --data.
 $KGEN_DATA_DIR, TFDS), or with --reference=mnist_sample the 1,000 bundled test digits. Its
 features are computed once and cached in $KGEN_DATA_DIR/cache. Prints the metrics as JSON and
 writes them to metrics.json (merged into a run directory's) and, for a run, to its TensorBoard.
+
+Class-conditional models (a SavedModel with `sample_class`): also `conditional_accuracy` (how
+often the classifier agrees with the class asked for, on N samples with balanced labels),
+`fid_balanced`, and per class the FID and recall against that class's reference images
+(`fid_per_class`, `recall_per_class` and their means). For the conditional DDPM `--guidance=0,0.5,1,2,4`
+measures each guidance weight (keys `guidance/<w>/...`) and draws the trade-off into guidance.png.
 
 Other images (the face recipes): PATH must be a run directory; the reference is that run's own
 held-out images (its recipe's data, `--data-path` replacing the path it was trained from), and
@@ -55,25 +62,30 @@ class Options:
     data_path: str = ""  # full MNIST for the reference set (as --data.path of the recipes)
     seed: int = num(0)
     weights: str = ""  # InceptionV3 weights file for non-MNIST images (default: Keras' cache)
+    endpoint: str = "sample"  # the SavedModel endpoint (num_samples, seed) that draws; the DDPM has sample_ancestral
+    # conditional DDPMs: guidance weights to measure, e.g. 0,0.5,1,2,4 (empty: the model's default)
+    guidance: str = ""
 
 PR_POINTS = 5000
 
 
-def reference_features(reference: str, path: str = "") -> tuple[np.ndarray, np.ndarray, str]:
-    """(class probabilities, features) of the reference test set, cached per classifier weights."""
+def reference_features(reference: str, path: str = "") -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """(class probabilities, features, labels) of the reference test set and its origin, cached
+    per classifier weights."""
     weights = hashlib.sha256(classifier.weights_path().read_bytes()).hexdigest()[:12]
-    cache = data_dir() / "cache" / f"{reference}_test_features_{weights}.npz"
+    cache = data_dir() / "cache" / f"{reference}_test_features_labels_{weights}.npz"
     if cache.exists():
         with np.load(cache) as f:
-            return f["probs"], f["features"], str(f["origin"])
+            return f["probs"], f["features"], f["labels"], str(f["origin"])
     arrays, origin = load_mnist(reference, path)
     probs, feats = classifier.predict(classifier.load(), arrays["x_test"][..., None] / 255.0)
+    labels = np.asarray(arrays["y_test"], np.int32)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, probs=probs, features=feats, origin=origin)
+        np.savez(cache, probs=probs, features=feats, labels=labels, origin=origin)
     except OSError:
         pass  # a read-only cache folder only costs time
-    return probs, feats, origin
+    return probs, feats, labels, origin
 
 
 def find_model(path: Path) -> tuple[Path, Path | None]:
@@ -90,12 +102,18 @@ def find_model(path: Path) -> tuple[Path, Path | None]:
     raise ConfigError(f"{path}: neither a SavedModel (no saved_model.pb) nor a run directory (no config.json)")
 
 
-def draw(saved_model: Path, n: int, seed: int, batch: int = 500) -> np.ndarray:
+def draw(saved_model: Path, n: int, seed: int, batch: int = 500, endpoint: str = "sample") -> np.ndarray:
     model = tf.saved_model.load(str(saved_model))
+    fn = getattr(model, endpoint, None)
+    if fn is None:
+        found = sorted(k for k in dir(model) if k.startswith("sample"))
+        raise ConfigError(f"--endpoint={endpoint}: {saved_model} has no such endpoint; it has {', '.join(found)}")
     out = []
     for i, start in enumerate(range(0, n, batch)):
         m = min(batch, n - start)
-        out.append(model.sample(num_samples=tf.constant(m), seed=tf.constant(seed * 100_003 + i)).numpy())
+        out.append(fn(num_samples=tf.constant(m), seed=tf.constant(seed * 100_003 + i)).numpy())
+        if n > batch:  # a long draw (a DDPM's thousands of network passes) shows where it is
+            print(f"kgen.evaluate: {start + m:,} of {n:,} samples drawn", file=sys.stderr, flush=True)
     return np.concatenate(out)
 
 
@@ -139,7 +157,7 @@ def run_reference(run_dir: Path, data_path: str = "") -> tuple[np.ndarray, str]:
 
 
 def evaluate_images(images: np.ndarray, reference: str = "mnist", path: str = "", seed: int = 0) -> dict:
-    ref_probs, ref_feats, origin = reference_features(reference, path)
+    _, ref_feats, _, origin = reference_features(reference, path)
     probs, feats = classifier.predict(classifier.load(), images)
     return {
         **distances_of(ref_feats, feats, seed),
@@ -151,10 +169,103 @@ def evaluate_images(images: np.ndarray, reference: str = "mnist", path: str = ""
     }
 
 
+def balanced_labels(n: int, num_classes: int = 10) -> np.ndarray:
+    return (np.arange(n) % num_classes).astype(np.int32)
+
+
+def draw_class(model, labels: np.ndarray, seed: int, guidance: float | None = None, batch: int = 500) -> np.ndarray:
+    out = []
+    for i, start in enumerate(range(0, len(labels), batch)):
+        kwargs = {"labels": tf.constant(labels[start : start + batch]), "seed": tf.constant(seed * 100_003 + i)}
+        if guidance is not None:
+            kwargs["guidance"] = tf.constant(guidance, tf.float32)
+        out.append(model.sample_class(**kwargs).numpy())
+        if len(labels) > batch:
+            print(f"kgen.evaluate: {start + len(out[-1]):,} of {len(labels):,} class samples drawn", file=sys.stderr,
+                  flush=True)
+    return np.concatenate(out)
+
+
+def conditional_metrics(images: np.ndarray, labels: np.ndarray, reference: str = "mnist", path: str = "",
+                        seed: int = 0) -> dict:
+    """How well samples asked for class k are of class k: the project classifier's agreement with
+    the requested labels (conditional accuracy), and per class the FID and recall against the
+    reference images of that class (recall: how much of the class's variety the samples reach)."""
+    _, ref_feats, ref_labels, _ = reference_features(reference, path)
+    probs, feats = classifier.predict(classifier.load(), images)
+    rng = np.random.default_rng(seed)
+    fids, recalls = [], []
+    for k in range(int(ref_labels.max()) + 1):
+        f, r = feats[labels == k], ref_feats[ref_labels == k]
+        fids.append(distances.frechet_distance(*distances.statistics(f), *distances.statistics(r)))
+        r_pts, f_pts = (a[rng.permutation(len(a))[:PR_POINTS]] for a in (r, f))
+        recalls.append(distances.precision_recall(r_pts, f_pts, k=3)[1])
+    return {
+        "conditional_accuracy": float((probs.argmax(1) == labels).mean()),
+        "fid_balanced": distances.frechet_distance(*distances.statistics(feats), *distances.statistics(ref_feats)),
+        "fid_class_mean": float(np.mean(fids)),
+        "recall_class_mean": float(np.mean(recalls)),
+        "fid_per_class": [float(v) for v in fids],
+        "recall_per_class": [float(v) for v in recalls],
+    }
+
+
+def evaluate_conditional(saved_model: Path, n: int, reference: str, path: str, seed: int,
+                         guidances: list[float]) -> dict:
+    """Conditional metrics of a model with `sample_class`, at each guidance weight for a DDPM
+    (under `guidance/<w>/...`, and a guidance.png of the trade-off), else once."""
+    model = tf.saved_model.load(str(saved_model))
+    if not hasattr(model, "sample_class"):
+        return {}
+    labels = balanced_labels(n)
+    if not hasattr(model, "default_guidance"):
+        if guidances:
+            raise ConfigError(f"--guidance: {saved_model} is not a guided model (only the conditional DDPM takes one)")
+        return conditional_metrics(draw_class(model, labels, seed), labels, reference, path, seed)
+    default = float(model.default_guidance().numpy())
+    out = {}
+    for w in guidances or [default]:
+        print(f"kgen.evaluate: conditional samples at guidance {w:g}", flush=True)
+        m = conditional_metrics(draw_class(model, labels, seed, w), labels, reference, path, seed)
+        out.update({f"guidance/{w:g}/{k}": v for k, v in m.items()})
+        if w == default:
+            out.update(m)
+    out["guidance_default"] = default
+    return out
+
+
+def guidance_figure(metrics: dict, out: Path) -> Path | None:
+    ws = sorted({float(k.split("/")[1]) for k in metrics if k.startswith("guidance/")})
+    if len(ws) < 2:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    get = lambda key: [metrics[f"guidance/{w:g}/{key}"] for w in ws]  # noqa: E731
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(ws, get("fid_class_mean"), "o-", color="C0", label="class FID (mean)")
+    ax.set_xlabel("guidance w")
+    ax.set_ylabel("class FID (lower is better)", color="C0")
+    ax2 = ax.twinx()
+    ax2.plot(ws, get("conditional_accuracy"), "s-", color="C1", label="conditional accuracy")
+    ax2.plot(ws, get("recall_class_mean"), "^-", color="C2", label="class recall (mean)")
+    ax2.set_ylabel("accuracy, recall")
+    ax2.set_ylim(0, 1.02)
+    fig.legend(loc="lower center", ncol=3, fontsize=7)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
 def evaluate(path: str, num_samples: int = 10_000, reference: str = "mnist", data_path: str = "", seed: int = 0,
-             weights: str = "") -> dict:
+             weights: str = "", endpoint: str = "sample", guidances: list[float] | None = None) -> dict:
+    """Metrics of `num_samples` drawn through the endpoint; merged into the run's metrics.json
+    (keys prefixed with the endpoint's name when it is not `sample`)."""
     saved, run_dir = find_model(Path(path))
-    images = draw(saved, num_samples, seed)
+    images = draw(saved, num_samples, seed, endpoint=endpoint)
     if images.shape[1:] == MNIST_SHAPE:
         metrics = evaluate_images(images, reference, data_path, seed)
     elif run_dir is None:
@@ -162,6 +273,12 @@ def evaluate(path: str, num_samples: int = 10_000, reference: str = "mnist", dat
                           "directory (logs/<recipe>/<date-time>), whose held-out images are the reference")
     else:
         metrics = evaluate_inception(images, *run_reference(run_dir, data_path), weights, seed)
+    if images.shape[1:] == MNIST_SHAPE and endpoint == "sample":
+        metrics.update(evaluate_conditional(saved, num_samples, reference, data_path, seed, guidances or []))
+        if run_dir is not None:
+            guidance_figure(metrics, run_dir / "guidance.png")
+    if endpoint != "sample":
+        metrics = {f"{endpoint}/{k}": v for k, v in metrics.items()}
     runs.merge_metrics(run_dir or saved, metrics)
     if run_dir is not None:
         writer = tf.summary.create_file_writer(str(run_dir / "train"))
@@ -175,7 +292,14 @@ def evaluate(path: str, num_samples: int = 10_000, reference: str = "mnist", dat
 
 def main(argv: list[str]) -> int:
     def body(opts, paths):
-        metrics = evaluate(paths[0], opts.num_samples, opts.reference, opts.data_path, opts.seed, opts.weights)
+        try:
+            guidances = [float(w) for w in opts.guidance.split(",") if w.strip()]
+        except ValueError:
+            raise ConfigError(f"--guidance={opts.guidance}: expected numbers separated by commas, e.g. 0,0.5,1,2,4")
+        if any(w < 0 for w in guidances):
+            raise ConfigError(f"--guidance={opts.guidance}: weights must be >= 0 (0 is the conditional model alone)")
+        metrics = evaluate(paths[0], opts.num_samples, opts.reference, opts.data_path, opts.seed, opts.weights,
+                           opts.endpoint, guidances)
         print(json.dumps(metrics, indent=2))
 
     return args_lib.run_main("kgen.evaluate", argv, Options(), __doc__, body, positional=1)

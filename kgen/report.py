@@ -50,7 +50,7 @@ def family(config: dict) -> str:
 
 
 def main_loss_tag(kind: str) -> str:
-    return {"gan": "g_loss", "aae": "reconstruction", "avb": "loss"}.get(kind, "loss")
+    return {"gan": "g_loss", "cgan": "g_loss", "aae": "reconstruction", "avb": "loss"}.get(kind, "loss")
 
 
 def row(run_dir: Path, wall_time: float | None = None) -> dict:
@@ -66,6 +66,9 @@ def row(run_dir: Path, wall_time: float | None = None) -> dict:
                    f"{recipe['train']['epochs']} epoch(s)" + (f" of {recipe['data']['limit']:,} images"
                                                               if recipe["data"].get("limit") else "")),
         "steps": reached.get("steps"),
+        "name": recipe["name"],
+        "augment": {k: v for k, v in metrics.items() if k.startswith("augment/") or k in ("cas", "cas_samples")},
+        "conditional_accuracy": metrics.get("conditional_accuracy", float("nan")),
         "model": kind,
         "optimizer": recipe["optimizer"]["name"],
         "learning_rate": recipe["optimizer"]["learning_rate"],
@@ -86,7 +89,7 @@ def _fmt(v) -> str:
 def write_tables(rows: list[dict], out_dir: Path) -> tuple[Path, Path]:
     csv_path, md_path = out_dir / "results.csv", out_dir / "results.md"
     with open(csv_path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=[*COLUMNS, "run_dir"])
+        w = csv.DictWriter(f, fieldnames=[*COLUMNS, "run_dir"], extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
@@ -160,6 +163,26 @@ def claims(rows: list[dict], budget: str) -> list[str]:
     return out
 
 
+def augmentation_lines(rows: list[dict]) -> list[str]:
+    """For each conditional model measured by `python -m kgen.augment`: CAS and whether adding
+    its generated digits to a small real set helped a classifier, and by how much."""
+    out = []
+    for r in rows:
+        a = r.get("augment") or {}
+        if "augment/real_accuracy" not in a:
+            continue
+        n_seeds = a.get("augment/seeds", 0)
+        line = (f"- `{r['name']}`: CAS {a['cas']:.4f} (a classifier trained on {a['cas_samples']:,} generated digits "
+                f"only); {a['augment/real']:,} real digits alone {a['augment/real_accuracy']:.4f} ± "
+                f"{a['augment/real_accuracy_std']:.4f}")
+        extras = sorted(int(k.split("/")[1].split("_")[0]) for k in a if k.endswith("_verdict"))
+        for n in extras:
+            line += (f"; with {n:,} generated: {a[f'augment/{n}_accuracy']:.4f}, gain {a[f'augment/{n}_gain']:+.4f} ± "
+                     f"{a[f'augment/{n}_gain_std']:.4f}: **{a[f'augment/{n}_verdict']}**")
+        out.append(line + f" (test accuracy on real MNIST, {n_seeds} seeds, {a['augment/steps']} steps each).")
+    return out
+
+
 def budget_of(rows: list[dict]) -> str:
     spent = sorted({r["budget"] for r in rows if r.get("budget")})
     return " / ".join(spent) if spent else "the runs' settings"
@@ -184,6 +207,9 @@ def write_report(rows: list[dict], out_dir: Path, figures_list: list[Path] = (),
     text += claims(rows, budget_of(rows)) or ["- No claim can be tested on these runs (they need KID for the VAE, GAN "
                                                "and DDPM, or one model under several optimizers)."]
     text += [""]
+    augmented = augmentation_lines(rows)
+    if augmented:
+        text += ["## Generated digits as training data (seed 003)", "", *augmented, ""]
     if figures_list:
         text += ["## Figures", ""] + [f"![{p.stem}]({os.path.relpath(p, out_dir)})" for p in figures_list] + [""]
     path = out_dir / "report.md"

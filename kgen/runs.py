@@ -66,8 +66,44 @@ def configure(recipe: Recipe) -> None:
     keras.utils.set_random_seed(recipe.seed)
     if recipe.deterministic:
         tf.config.experimental.enable_op_determinism()
+    if recipe.train.mixed_precision == "auto":
+        policy, why = fast_policy()
+        print(f"kgen: --train.mixed_precision=auto chose {policy} ({why})", flush=True)
+        recipe.train.mixed_precision = policy  # what config.json records and the optimizers see
     mp = recipe.train.mixed_precision
     keras.mixed_precision.set_dtype_policy("float32" if mp == "off" else mp)
+
+
+def cpu_flags(cpuinfo: str | None = None) -> set[str]:
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:  # not Linux: no flags known, so no bfloat16 claimed
+            return set()
+    line = next((ln for ln in cpuinfo.splitlines() if ln.startswith("flags")), "")
+    return set(line.partition(":")[2].split())
+
+
+def fast_policy(gpu_capability: tuple | None = None, cpuinfo: str | None = None) -> tuple[str, str]:
+    """(policy, reason) for --train.mixed_precision=auto: bfloat16 where the hardware computes it
+    natively (GPU compute capability 8+, CPU AVX512_BF16 or AMX), float16 with loss scaling on
+    GPUs with tensor cores but no bfloat16 (7.x), float32 (`off`) elsewhere."""
+    import tensorflow as tf
+
+    if gpu_capability is None:
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            gpu_capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))
+    if gpu_capability is not None:
+        if tuple(gpu_capability) >= (8, 0):
+            return "mixed_bfloat16", f"GPU compute capability {gpu_capability[0]}.{gpu_capability[1]}"
+        if tuple(gpu_capability) >= (7, 0):
+            return "mixed_float16", f"GPU compute capability {gpu_capability[0]}.{gpu_capability[1]}, no bfloat16"
+        return "off", f"GPU compute capability {gpu_capability[0]}.{gpu_capability[1]}, no fast half precision"
+    flags = cpu_flags(cpuinfo) & {"avx512_bf16", "amx_bf16"}
+    if flags:
+        return "mixed_bfloat16", "CPU with " + " and ".join(sorted(f.upper() for f in flags))
+    return "off", "CPU without bfloat16 instructions (AVX512_BF16 or AMX)"
 
 
 def start(recipe: Recipe):

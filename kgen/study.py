@@ -15,8 +15,8 @@ import numpy as np
 from dataclasses import dataclass
 
 from kgen import args as args_lib
-from kgen import report, runs, train
-from kgen.config import num
+from kgen import report, results, runs, train
+from kgen.config import duration, num
 from kgen.errors import ConfigError
 
 MODELS = {"vae": "mnist_vae", "gan": "mnist_dcgan", "ddpm": "mnist_ddpm"}
@@ -26,13 +26,20 @@ OPTIMIZERS = ("adam", "adagrad", "rmsprop", "sgd")
 DEFAULT_LR = {"adam": 1e-3, "adagrad": 1e-3, "rmsprop": 1e-3, "sgd": 1e-2}
 
 
-def cell_recipe(model: str, optimizer: str, quick: bool, epochs: int, limit: int, study_dir: Path, seed: int):
+def cell_recipe(model: str, optimizer: str, quick: bool, epochs: int, limit: int, study_dir: Path, seed: int,
+                budget: float = 0.0, data_path: str = ""):
     base = importlib.import_module(f"kgen.recipes.{MODELS[model]}").RECIPE
     overrides = {
+        # at a wall-clock budget each cell trains as the results table's row does, stated changes included
+        **(results.CHANGES.get(MODELS[model], ({}, ""))[0] if budget else {}),
         "name": f"{model}_{optimizer}", "optimizer.name": optimizer, "optimizer.learning_rate": DEFAULT_LR[optimizer],
         "seed": seed, "train.logdir": str(study_dir), "train.export_dir": str(study_dir / "saved_models"),
         "train.verbose": 0,
     }
+    if budget:
+        overrides["train.time_budget"] = budget
+    if data_path:
+        overrides["data.path"] = data_path
     if epochs:
         overrides["train.epochs"] = epochs
     if limit:
@@ -89,7 +96,7 @@ def scaled_epochs_figure(vae_run: Path, gan_run: Path, out: Path) -> Path:
 
 
 def run_study(models=tuple(MODELS), optimizers=OPTIMIZERS, quick=False, epochs=50, limit=0, num_samples=10_000,
-              seed=0, logdir="logs") -> Path:
+              seed=0, logdir="logs", budget=0.0, data_path="") -> Path:
     for m in models:
         if m not in MODELS:
             raise ConfigError(f"--models: unknown model {m!r}; valid: {', '.join(MODELS)}")
@@ -103,7 +110,7 @@ def run_study(models=tuple(MODELS), optimizers=OPTIMIZERS, quick=False, epochs=5
     rows, cells = [], {}
     for model in models:
         for opt in optimizers:
-            recipe = cell_recipe(model, opt, quick, epochs, limit, study_dir, seed)
+            recipe = cell_recipe(model, opt, quick, epochs, limit, study_dir, seed, budget, data_path)
             print(f"kgen: study cell {model} x {opt}: {recipe.train.epochs} epoch(s), lr {recipe.optimizer.learning_rate}")
             start = time.time()
             result = train.run(recipe, export_model=False)
@@ -133,6 +140,8 @@ class Options:
     models: str = ",".join(MODELS)
     optimizers: str = ",".join(OPTIMIZERS)
     epochs: int | None = num(None, 1, kind=int)  # none: 2 with --quick, else 50 (seed 002)
+    budget: float = duration(0.0)  # wall-clock training time per cell (20m, 90s; 0: epochs decide)
+    data_path: str = ""  # full MNIST (.npz or IDX folder), as the recipes' --data.path
     limit: int = num(0)  # training images (0: all)
     num_samples: int | None = num(None, 2, kind=int)  # none: 500 with --quick, else 10,000
     seed: int = num(0)
@@ -145,6 +154,7 @@ def main(argv: list[str]) -> int:
             models=tuple(opts.models.split(",")), optimizers=tuple(opts.optimizers.split(",")), quick=opts.quick,
             epochs=opts.epochs or (2 if opts.quick else 50), limit=opts.limit,
             num_samples=opts.num_samples or (500 if opts.quick else 10_000), seed=opts.seed, logdir=opts.logdir,
+            budget=opts.budget, data_path=opts.data_path,
         )
 
     return args_lib.run_main("optimizer_study", argv, Options(), __doc__, body)

@@ -135,6 +135,16 @@ class Progress:
             print(f"epoch {epoch + 1}/{self.epochs} {seconds:.1f}s  {terms}", flush=True)
 
 
+def check_labels(bundle, num_classes: int, recipe: Recipe) -> None:
+    """A conditional model trains on labelled images whose labels are its classes."""
+    for split, labels in (("train", bundle.train_labels), ("test", bundle.test_labels)):
+        if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+            raise ConfigError(
+                f"{recipe.name} is class-conditional with {num_classes} classes, but the {split} labels of "
+                f"{bundle.origin} run from {labels.min()} to {labels.max()} (-1: unlabelled). Use labelled data "
+                f"(data.name=mnist or mnist_sample) or set model.num_classes to the number of classes")
+
+
 def run(recipe: Recipe, resume_dir: Path | None = None, callbacks=(), export_model: bool = True,
         strategy=None) -> RunResult:
     if strategy is None:
@@ -150,6 +160,9 @@ def run(recipe: Recipe, resume_dir: Path | None = None, callbacks=(), export_mod
         raise ConfigError(f"train.batch_size={t.batch_size} must divide by the {strategy.num_replicas_in_sync} "
                           "replicas (the global batch is split evenly)")
     model = runs.build_model(recipe, image_shape, strategy)
+    num_classes = getattr(model, "num_classes", 0)
+    if num_classes:
+        check_labels(bundle, num_classes, recipe)
 
     # TensorFlow's convention: only the chief writes; other workers write into a scratch folder
     if chief:

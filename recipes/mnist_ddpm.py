@@ -41,10 +41,11 @@ RECIPE = Recipe(
     train=Train(epochs=50, batch_size=128),
     quick={
         "data.name": "mnist_sample",
-        # Departure for --quick only: a much smaller U-Net (16 channels, two levels, one block)
-        # and 20 DDIM steps, 250 steps of 32 images, so that 2 CPU cores finish in about 5
-        # minutes. That shows the whole pipeline; 250 steps are far too few for digits (strokes
-        # on a grey ground), which need thousands of steps: the full recipe.
+        # Departure for --quick only: a much smaller U-Net (16 channels, two levels, one block,
+        # 176,849 parameters), a 10x higher learning rate, a shorter EMA and 20 DDIM steps, so
+        # that 2 CPU cores train 10 passes over the 5,000 bundled digits (1,560 steps of 32) in
+        # about 5 minutes. 936 such steps gave 0.81 class coverage and 0.69 mean confidence on
+        # 1,000 samples (strokes, some digits); see docs/results for what the 1,560 give.
         "model.network.channels": 16,
         "model.network.groups": 4,
         "model.network.channel_mult": (1, 2),
@@ -53,8 +54,7 @@ RECIPE = Recipe(
         "model.sample_steps": 20,
         "model.ema_decay": 0.995,
         "optimizer.learning_rate": 2e-3,
-        "train.epochs": 5,
-        "train.steps_per_epoch": 50,
+        "train.epochs": 10,
         "train.batch_size": 32,
     },
 )

@@ -143,9 +143,10 @@ def tiny_hybrid_recipe(tmp_path: Path, family: str, **overrides) -> Recipe:
     return config_lib.apply_overrides(recipe, overrides) if overrides else recipe
 
 
-def one_step(recipe, image_shape, batch, strategy, weights=None):
+def one_step(recipe, image_shape, batch, strategy, weights=None, jit_compile=False):
     """(model, logs) after one step of the runner's loop (kgen.train.Loop over a distributed
-    dataset) on `batch` = (images, labels), under `strategy`, from `weights` if given."""
+    dataset) on `batch` = (images, labels), under `strategy`, from `weights` if given, the step
+    compiled with XLA if `jit_compile`."""
     from kgen import runs, train
 
     model = runs.build_model(recipe, image_shape, strategy)
@@ -155,7 +156,7 @@ def one_step(recipe, image_shape, batch, strategy, weights=None):
     n = int(x.shape[0])
     ds = train.distributed_dataset(strategy, lambda: tf.data.Dataset.from_tensors(tf.range(n)),
                                    lambda idx: (tf.gather(x, idx), tf.gather(y, idx)))
-    logs = train.Loop(model, strategy, False).train_chunk(iter(ds), tf.constant(1, tf.int64))
+    logs = train.Loop(model, strategy, jit_compile).train_chunk(iter(ds), tf.constant(1, tf.int64))
     return model, {k: float(v) for k, v in logs.items()}
 
 
@@ -195,3 +196,16 @@ def runs_build(recipe, image_shape):
     from kgen import runs
 
     return runs.build_model(recipe, image_shape)
+
+
+def tiny_conditional_recipe(tmp_path: Path, family: str, **overrides) -> Recipe:
+    """The tiny GAN, VAE or DDPM recipe as its class-conditional family (10 classes)."""
+    import dataclasses
+
+    from kgen.models.conditional import CDDPMConfig, CGANConfig, CVAEConfig
+
+    base = {"cgan": tiny_gan_recipe, "cvae": tiny_vae_recipe, "cddpm": tiny_ddpm_recipe}[family](tmp_path)
+    cls = {"cgan": CGANConfig, "cvae": CVAEConfig, "cddpm": CDDPMConfig}[family]
+    fields = {f.name: getattr(base.model, f.name) for f in dataclasses.fields(base.model)}
+    recipe = dataclasses.replace(base, name=f"tiny_{family}", model=cls(**fields, num_classes=10))
+    return config_lib.apply_overrides(recipe, overrides) if overrides else recipe

@@ -44,3 +44,24 @@ def test_sharpness_and_diversity_need_both_measures_to_agree():
     assert verdict(lines, "- Seed 004, the VAE more diverse") == "supported"
     mixed = [row("vae", 0.2, conf=0.8, precision=0.9), row("gan", 0.1, conf=0.95, precision=0.8)]
     assert verdict(report.claims(mixed, "20 min"), "- Seed 004, the GAN sharper") == "inconclusive"
+
+
+def test_results_rows_state_their_changes_and_pass_them_on():
+    from pathlib import Path
+
+    from kgen import results
+
+    opts = results.Options(data_path="/data/mnist.npz", budget=600.0)
+    cmd = results.train_command("mnist_ddpm", opts, Path("runs"))
+    assert "--train.time_budget=600" in cmd and "--data.path=/data/mnist.npz" in cmd
+    for key, value in results.CHANGES["mnist_ddpm"][0].items():
+        assert f"--{key}={value}" in cmd
+    assert not any(a.startswith("--model.") for a in results.train_command("mnist_dcgan", opts, Path("runs")))
+    # every stated change comes with its reason, and names keys the recipe has
+    import importlib
+
+    from kgen import runs
+
+    for name, (overrides, reason) in results.CHANGES.items():
+        assert len(reason) > 40, name
+        runs.resolve(importlib.import_module(f"kgen.recipes.{name}").RECIPE, overrides)

@@ -58,3 +58,36 @@ def test_config_json_round_trip():
     r = config_lib.apply_overrides(mnist_vae.RECIPE, {"model.decoder.filters": "8,8", "seed": "5"})
     again = config_lib.apply_overrides(mnist_vae.RECIPE, config_lib.flatten(config_lib.to_dict(r)))
     assert config_lib.to_dict(again) == config_lib.to_dict(r)
+
+
+def test_mixed_precision_auto_picks_by_hardware():
+    from kgen.runs import fast_policy
+
+    epyc = "processor : 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni avx512_bf16\n"
+    older = "processor : 0\nflags\t\t: fpu sse2 avx2 avx512f\n"
+    sapphire = "flags\t\t: fpu avx512f amx_bf16 amx_tile\n"
+    assert fast_policy((8, 0)) == ("mixed_bfloat16", "GPU compute capability 8.0")
+    assert fast_policy((7, 5))[0] == "mixed_float16"
+    assert fast_policy((6, 1))[0] == "off"
+    # no GPU passed: the CPU's flags decide (a machine without GPUs lists none)
+    import tensorflow as tf
+
+    if not tf.config.list_physical_devices("GPU"):
+        assert fast_policy(cpuinfo=epyc) == ("mixed_bfloat16", "CPU with AVX512_BF16")
+        assert fast_policy(cpuinfo=sapphire) == ("mixed_bfloat16", "CPU with AMX_BF16")
+        assert fast_policy(cpuinfo=older)[0] == "off"
+        assert fast_policy(cpuinfo="")[0] == "off"
+
+
+def test_mixed_precision_auto_is_resolved_before_building_and_recorded(capsys):
+    import keras
+
+    recipe = config_lib.apply_overrides(mnist_vae.RECIPE, {"train.mixed_precision": "auto"})
+    try:
+        runs.configure(recipe)
+        chosen = recipe.train.mixed_precision
+        assert chosen in ("off", "mixed_bfloat16", "mixed_float16")
+        assert f"chose {chosen}" in capsys.readouterr().out
+        assert keras.mixed_precision.dtype_policy().name == ("float32" if chosen == "off" else chosen)
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")

@@ -152,13 +152,19 @@ def test_run_and_export_round_trip(tmp_path):
         "b = m.sample(num_samples=tf.constant(3), seed=tf.constant(5)).numpy()\n"
         "c = m.sample_steps(num_samples=tf.constant(3), seed=tf.constant(5), steps=tf.constant(10)).numpy()\n"
         "g = m.generate(z=tf.zeros([2, 8, 8, 1])).numpy()\n"
+        "d = m.sample_ancestral(num_samples=tf.constant(2), seed=tf.constant(5)).numpy()\n"
+        "e = m.sample_ancestral(num_samples=tf.constant(2), seed=tf.constant(5)).numpy()\n"
         "out = [list(a.shape), float(a.min()), float(a.max()), bool(np.array_equal(a, b)),"
-        " list(c.shape), bool(np.abs(a - c).max() > 0), list(g.shape)]"
+        " list(c.shape), bool(np.abs(a - c).max() > 0), list(g.shape), list(d.shape), bool(np.array_equal(d, e)),"
+        " float(d.min()), float(d.max())]"
     )
-    shape, lo, hi, same, shape_c, differs, shape_g, imported = plain_tf(result.export_dir, body)
+    shape, lo, hi, same, shape_c, differs, shape_g, shape_d, same_d, lo_d, hi_d, imported = plain_tf(
+        result.export_dir, body)
     assert shape == [3, 8, 8, 1] and 0 <= lo and hi <= 1 and same
     assert shape_c == [3, 8, 8, 1] and differs  # 10 DDIM steps instead of 5 give other images
     assert shape_g == [2, 8, 8, 1] and not imported
+    # the full T-step ancestral sampler, seeded: the same images for the same seed
+    assert shape_d == [2, 8, 8, 1] and same_d and 0 <= lo_d and hi_d <= 1
 
 
 def test_cli_restore_modes(tmp_path, capsys):

@@ -13,7 +13,8 @@ from kgen import models, runs
 from kgen.models.base import FAMILIES
 from kgen.recipes import NAMES
 
-from conftest import one_step, tiny_ddpm_recipe, tiny_gan_recipe, tiny_hybrid_recipe, tiny_vae_recipe
+from conftest import (one_step, tiny_conditional_recipe, tiny_ddpm_recipe, tiny_gan_recipe, tiny_hybrid_recipe,
+                      tiny_vae_recipe)
 
 TINY = {
     "vae": lambda tmp: (tiny_vae_recipe(tmp), (28, 28, 1)),
@@ -21,6 +22,9 @@ TINY = {
     "ddpm": lambda tmp: (tiny_ddpm_recipe(tmp), (8, 8, 1)),
     "aae": lambda tmp: (tiny_hybrid_recipe(tmp, "aae"), (28, 28, 1)),
     "avb": lambda tmp: (tiny_hybrid_recipe(tmp, "avb"), (28, 28, 1)),
+    "cgan": lambda tmp: (tiny_conditional_recipe(tmp, "cgan"), (28, 28, 1)),
+    "cvae": lambda tmp: (tiny_conditional_recipe(tmp, "cvae"), (28, 28, 1)),
+    "cddpm": lambda tmp: (tiny_conditional_recipe(tmp, "cddpm"), (8, 8, 1)),
 }
 
 

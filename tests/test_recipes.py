@@ -27,6 +27,12 @@ DOCUMENTED = {
     "celeba_vae": {"encoder": (1_732_048, 0), "decoder": (916_483, 0)},
     # seed 004, Figure 7
     "celeba_mlp_gan": {"generator": (202_238_720, 3_584), "discriminator": (100_795_393, 0)},
+    # the conditional recipes: their unconditional recipe's networks plus the label's weights
+    # (each recipe's docstring derives these sums)
+    "mnist_cgan": {"generator": (2_330_944 + 50 * 7 * 7 * 256 + 10 * 50, 25_472),
+                   "discriminator": (4_305_409 + 10 * 2 * 2 * 512, 0)},
+    "mnist_cvae": {"encoder": (2_438_660 + 3 * 3 * 10 * 512, 0), "decoder": (2_517_089 + 10 * 7 * 7 * 32, 0)},
+    "mnist_cddpm": {"network": (6_469_889 + 11 * 4 * 64, 0)},
 }
 
 

@@ -27,6 +27,10 @@ def test_smallest_study_writes_tables_figures_and_report(tmp_path, monkeypatch):
         assert (study / name).stat().st_size > 100, name
     text = (study / "report.md").read_text()
     assert "worst to best" in text and "VAE < GAN < diffusion" in text and "loss_vae.png" in text
+    # seed 002's optimizer claim, judged per model at the stated length of training
+    for model in ("vae", "gan"):
+        line = next(ln for ln in text.splitlines() if ln.startswith(f"- Seed 002, Adam the best optimizer for the {model}"))
+        assert line.split("**")[1] in ("supported", "contradicted", "inconclusive") and "at 1 epoch(s)" in line
     # the report command rebuilds the same table from the run directories
     runs = [r["run_dir"] for r in rows]
     assert report.main(runs + [f"--out={tmp_path / 'again' / 'r.md'}"]) == 0
@@ -41,3 +45,15 @@ def test_study_rejects_unknown_names(tmp_path):
 
     with pytest.raises(ConfigError, match="unknown optimizer 'adamw'"):
         run_study(models=("vae",), optimizers=("adamw",), logdir=str(tmp_path))
+
+
+def test_budgeted_cells_train_for_the_same_time_with_the_results_tables_changes(tmp_path):
+    from kgen import results
+    from kgen.study import cell_recipe
+
+    ddpm = cell_recipe("ddpm", "sgd", False, 50, 0, tmp_path, 0, budget=300.0, data_path="/data/mnist.npz")
+    assert ddpm.train.time_budget == 300.0 and ddpm.data.path == "/data/mnist.npz"
+    assert ddpm.optimizer.name == "sgd" and ddpm.optimizer.learning_rate == 1e-2  # the cell's optimizer wins
+    assert ddpm.model.network.channels == int(results.CHANGES["mnist_ddpm"][0]["model.network.channels"])
+    unbudgeted = cell_recipe("ddpm", "sgd", False, 50, 0, tmp_path, 0)
+    assert unbudgeted.train.time_budget == 0 and unbudgeted.model.network.channels == 64

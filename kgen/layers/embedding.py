@@ -25,3 +25,23 @@ class SinusoidalEmbedding(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "dim": self.dim}
+
+
+@keras.saving.register_keras_serializable(package="kgen")
+class LabelPlanes(keras.layers.Layer):
+    """y [B] int -> [B, H, W, K]: the one-hot label as K constant image channels, so a
+    convolutional encoder sees the class at every position (a CVAE's q(z|x, y)). No weights."""
+
+    def __init__(self, num_classes: int, height: int, width: int, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes, self.height, self.width = num_classes, height, width
+
+    def call(self, y):
+        code = tf.one_hot(tf.cast(y, tf.int32), self.num_classes, dtype=self.compute_dtype)
+        return tf.tile(code[:, None, None, :], [1, self.height, self.width, 1])
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.height, self.width, self.num_classes)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "height": self.height, "width": self.width}

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from kgen.config import num
 
@@ -62,22 +63,37 @@ def predict(model, images: np.ndarray, batch: int = 500) -> tuple[np.ndarray, np
     return np.concatenate(probs), np.concatenate(feats)
 
 
+def fit(x: np.ndarray, y: np.ndarray, steps: int, seed: int = 0, batch_size: int = 128, build_fn=build,
+        verbose: int = 0) -> keras.Model:
+    """A fresh classifier (`build_fn`: inputs [0, 1] -> [logits, features]) trained for `steps`
+    Adam 1e-3 steps of `batch_size` on (x, y), reshuffled every pass. A step count, not epochs,
+    so that training sets of different sizes get the same optimisation."""
+    keras.utils.set_random_seed(seed)
+    model = build_fn()
+    head = keras.Model(model.input, model.output[0])
+    head.compile(optimizer=keras.optimizers.Adam(1e-3),
+                 loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    ds = (tf.data.Dataset.from_tensor_slices((np.asarray(x, np.float32), np.asarray(y, np.int32)))
+          .shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size).repeat().take(steps))
+    head.fit(ds, epochs=1, steps_per_epoch=steps, verbose=verbose)
+    return model
+
+
+def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
+    return float((predict(model, x)[0].argmax(1) == np.asarray(y)).mean())
+
+
 def train(path: str, epochs: int = 4, seed: int = 0) -> float:
     from kgen.data.mnist import load_mnist
 
-    keras.utils.set_random_seed(seed)
     arrays, origin = load_mnist("mnist", path)
     x, y = arrays["x_train"][..., None] / 255.0, arrays["y_train"]
     xt, yt = arrays["x_test"][..., None] / 255.0, arrays["y_test"]
-    model = build()
-    head = keras.Model(model.input, model.output[0])
-    head.compile(optimizer=keras.optimizers.Adam(1e-3),
-                 loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    head.fit(x, y, batch_size=128, epochs=epochs, validation_data=(xt, yt), verbose=2)
-    accuracy = float((predict(model, xt)[0].argmax(1) == yt).mean())
+    model = fit(x, y, steps=epochs * -(-len(x) // 128), seed=seed, verbose=2)
+    accuracy_ = accuracy(model, xt, yt)
     model.save_weights(weights_path())
-    print(f"trained on {origin}: test accuracy {accuracy:.4f}; weights in {weights_path()}")
-    return accuracy
+    print(f"trained on {origin}: test accuracy {accuracy_:.4f}; weights in {weights_path()}")
+    return accuracy_
 
 
 @dataclass

@@ -94,20 +94,39 @@ class DDPM(GenerativeModel):
     def eps(self, x_t, t, ema=True):
         return (self.ema_network if ema else self.network)([x_t, t], training=False)
 
-    def diffusion_loss(self, x0, network, training):
+    # What a sampler conditions on: nothing here; the conditional DDPM's (labels, guidance).
+    def eps_for(self, cond):
+        return self.eps
+
+    def default_cond(self, n):
+        """For `generate(z)` without a condition."""
+        return ()
+
+    def sample_cond(self, n, seed):
+        """For `sample(num_samples, seed)`."""
+        return ()
+
+    def unconditional(self, n):
+        """For inpainting and denoising, which ask for no class."""
+        return ()
+
+    def net_inputs(self, x_t, t, y, training):
+        return [x_t, t]
+
+    def diffusion_loss(self, x0, network, training, y=None):
         """Per-example L_simple (mean over pixels) at random t and eps."""
         b = tf.shape(x0)[0]
         noise = self.noise if training else self.eval_noise
         u = global_uniform(b, (), noise)
         t = tf.minimum(tf.cast(u * self.timesteps, tf.int32), self.timesteps - 1)
         eps = global_normal(b, self.image_shape, noise)
-        pred = network([self.schedule.add_noise(x0, t, eps), t], training=training)
+        pred = network(self.net_inputs(self.schedule.add_noise(x0, t, eps), t, y, training), training=training)
         return tf.reduce_mean(tf.square(eps - tf.cast(pred, tf.float32)), axis=[1, 2, 3])
 
     def train_step(self, data):
-        x0, _ = data
+        x0, y = data
         per_example = minimize(self.optimizer, self.network.trainable_variables,
-                               lambda: self.diffusion_loss(x0, self.network, True))
+                               lambda: self.diffusion_loss(x0, self.network, True, y))
         # EMA warm-up (as TensorFlow's ExponentialMovingAverage with num_updates): early averages
         # would otherwise be dominated by the random initial weights for ~1/(1 - decay) steps
         n = tf.cast(self.optimizer.iterations, tf.float32)
@@ -116,8 +135,8 @@ class DDPM(GenerativeModel):
         return self.track(loss=per_example)
 
     def test_step(self, data):
-        x0, _ = data
-        return self.track(loss=self.diffusion_loss(x0, self.ema_network, False))
+        x0, y = data
+        return self.track(loss=self.diffusion_loss(x0, self.ema_network, False, y))
 
     def copy_weights_to_ema(self):
         for e, w in zip(self.ema_network.weights, self.network.weights):
@@ -126,29 +145,35 @@ class DDPM(GenerativeModel):
     def _to_unit(self, x):
         return tf.clip_by_value((x + 1.0) / 2.0, 0.0, 1.0)
 
-    def generate(self, z, steps=None, seed=0):
+    def generate(self, z, steps=None, seed=0, cond=None):
         """x_T = z -> images in [0, 1] with DDIM (`steps`, default the recipe's)."""
         steps = self.sample_steps if steps is None else steps
+        cond = self.default_cond(tf.shape(z)[0]) if cond is None else cond
         if tf.executing_eagerly():  # grids during training: one compiled loop, not step by step
             if not hasattr(self, "_ddim_graph"):
-                self._ddim_graph = tf.function(lambda z, s, n: self.ddim.sample(self.eps, z, s, n))
-            return self._to_unit(self._ddim_graph(tf.convert_to_tensor(z, tf.float32), tf.constant(seed), tf.constant(steps)))
-        return self._to_unit(self.ddim.sample(self.eps, z, seed, steps))
+                self._ddim_graph = tf.function(lambda z, s, n, c: self.ddim.sample(self.eps_for(c), z, s, n))
+            return self._to_unit(self._ddim_graph(tf.convert_to_tensor(z, tf.float32), tf.constant(seed),
+                                                  tf.constant(steps), cond))
+        return self._to_unit(self.ddim.sample(self.eps_for(cond), z, seed, steps))
 
     def sample(self, num_samples, seed, steps=None):
-        return self.generate(self.prior_noise(num_samples, seed), steps, seed)
+        return self.generate(self.prior_noise(num_samples, seed), steps, seed, self.sample_cond(num_samples, seed))
 
     def sample_ancestral(self, num_samples, seed, progress=True):
+        """The full T-step ancestral sampler (Ho et al. Algorithm 2), printing its progress."""
         z = self.prior_noise(num_samples, seed)
-        fn = tf.function(lambda z: self.ancestral.sample(self.eps, z, seed, progress=progress))
-        return self._to_unit(fn(z))
+        cond = self.sample_cond(num_samples, seed)
+        if not tf.executing_eagerly():
+            return self._to_unit(self.ancestral.sample(self.eps_for(cond), z, seed, progress=progress))
+        fn = tf.function(lambda z, c: self.ancestral.sample(self.eps_for(c), z, seed, progress=progress))
+        return self._to_unit(fn(z, cond))
 
     def inpaint(self, images, mask, seed=0, steps=None):
         """images in [0, 1], mask 1 where pixels are known -> completed images in [0, 1]; the
         known pixels come back exactly."""
         x_known = images * 2.0 - 1.0
         z = self.prior_noise(tf.shape(images)[0], seed)
-        x = self.ddim.sample(self.eps, z, seed, steps, known=(x_known, mask))
+        x = self.ddim.sample(self.eps_for(self.unconditional(tf.shape(images)[0])), z, seed, steps, known=(x_known, mask))
         return self._to_unit(mask * x_known + (1.0 - mask) * x)
 
     def denoise(self, noisy, sigma, seed=0, steps=None):
@@ -157,7 +182,8 @@ class DDPM(GenerativeModel):
         t = self.schedule.noise_level_to_t(2.0 * sigma)
         abar = float(self.schedule.np["alphas_cumprod"][t])
         x_t = np.sqrt(abar) * (noisy * 2.0 - 1.0)
-        return self._to_unit(self.ddim.sample(self.eps, tf.constant(x_t, tf.float32), seed, steps, start_t=t))
+        eps = self.eps_for(self.unconditional(len(x_t)))
+        return self._to_unit(self.ddim.sample(eps, tf.constant(x_t, tf.float32), seed, steps, start_t=t))
 
     def endpoints(self):
         def sample(num_samples, seed):
@@ -166,6 +192,9 @@ class DDPM(GenerativeModel):
         def sample_steps(num_samples, seed, steps):
             return self.sample(num_samples, seed, steps)
 
+        def sample_ancestral(num_samples, seed):
+            return self.sample_ancestral(num_samples, seed)
+
         def generate(z):
             return self.generate(z)
 
@@ -173,6 +202,7 @@ class DDPM(GenerativeModel):
         return {
             "sample": (sample, n_seed),
             "sample_steps": (sample_steps, n_seed + [tf.TensorSpec([], tf.int32, "steps")]),
+            "sample_ancestral": (sample_ancestral, n_seed),
             "generate": (generate, [tf.TensorSpec([None, *self.image_shape], tf.float32, "z")]),
         }
 

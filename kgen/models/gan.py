@@ -82,13 +82,22 @@ class GAN(GenerativeModel):
         net = self.generator if optimizer_name == "generator" else self.discriminator
         return net.trainable_variables
 
-    def generate(self, z):
-        x = self.generator(z, training=False)
+    # The networks as the objective calls them; the conditional GAN also passes the labels.
+    def G(self, z, y, training):
+        return self.generator(z, training=training)
+
+    def D(self, x, y, training):
+        return self.discriminator(x, training=training)
+
+    def to_unit(self, x):
         return (x + 1.0) / 2.0 if self.data_scale == "symmetric" else x
 
-    def _d_step(self, real):
+    def generate(self, z):
+        return self.to_unit(self.G(z, None, False))
+
+    def _d_step(self, real, y):
         b = tf.shape(real)[0]
-        fake = self.generator(global_normal(b, self.latent_shape, self.noise), training=True)
+        fake = self.G(global_normal(b, self.latent_shape, self.noise), y, True)
         real_labels, fake_labels = 1.0 - self.label_smoothing, 0.0
         if self.label_flip > 0:
             flip_r = global_uniform(b, (1,), self.noise) < self.label_flip
@@ -97,20 +106,20 @@ class GAN(GenerativeModel):
             fake_labels = tf.where(flip_f, 1.0 - fake_labels, fake_labels)
 
         def loss():
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(fake, training=True)
+            real_logits = self.D(real, y, True)
+            fake_logits = self.D(fake, y, True)
             return losses.discriminator_loss(real_logits, fake_logits, real_labels, fake_labels), real_logits, fake_logits
 
         return minimize(self.d_optimizer, self.discriminator.trainable_variables, loss)
 
     def train_step(self, data):
-        real, _ = data
+        real, y = data
         b = tf.shape(real)[0]
         for _ in range(self.d_steps):
-            d_loss, real_logits, fake_logits = self._d_step(real)
+            d_loss, real_logits, fake_logits = self._d_step(real, y)
         z = global_normal(b, self.latent_shape, self.noise)
         g_loss = minimize(self.g_optimizer, self.generator.trainable_variables,
-                          lambda: losses.generator_loss(self.discriminator(self.generator(z, training=True), training=True)))
+                          lambda: losses.generator_loss(self.D(self.G(z, y, True), y, True)))
         return self._track(d_loss, g_loss, real_logits, fake_logits)
 
     def _track(self, d_loss, g_loss, real_logits, fake_logits):
@@ -119,11 +128,11 @@ class GAN(GenerativeModel):
     def test_step(self, data):
         """The losses on held-out images, without updates: a discriminator that scores test
         images far below training images is overfitting them."""
-        real, _ = data
+        real, y = data
         b = tf.shape(real)[0]
-        fake = self.generator(global_normal(b, self.latent_shape, self.eval_noise), training=False)
-        real_logits = self.discriminator(real, training=False)
-        fake_logits = self.discriminator(fake, training=False)
+        fake = self.G(global_normal(b, self.latent_shape, self.eval_noise), y, False)
+        real_logits = self.D(real, y, False)
+        fake_logits = self.D(fake, y, False)
         return self._track(losses.discriminator_loss(real_logits, fake_logits), losses.generator_loss(fake_logits),
                            real_logits, fake_logits)
 

@@ -64,16 +64,22 @@ def _check_lengths(spec, name: str) -> None:
 
 def conv_net(spec: ConvNet, input_shape: tuple, out_dim: int, name: str) -> keras.Sequential:
     """[B, H, W, C] -> [B, out_dim]; the last Dense is float32 so losses stay float32."""
+    layers = [keras.Input(shape=input_shape), *conv_layers(spec, name)]
+    layers += [keras.layers.Flatten(), keras.layers.Dense(out_dim, dtype="float32", name="out")]
+    return keras.Sequential(layers, name=name)
+
+
+def conv_layers(spec: ConvNet, name: str) -> list:
+    """The convolution stack of a ConvNet (each convolution, its norm, activation and dropout)."""
     _check_lengths(spec, name)
-    layers = [keras.Input(shape=input_shape)]
+    layers = []
     for i, (f, s) in enumerate(zip(spec.filters, spec.strides)):
         layers.append(keras.layers.Conv2D(f, spec.kernel_size, s, padding=spec.padding, name=f"conv_{i}"))
         layers.append(_norm(spec.norm, f"norm_{i}"))
         layers.append(_activation(spec.activation, spec.negative_slope, f"act_{i}"))
         if spec.dropout:
             layers.append(keras.layers.Dropout(spec.dropout, name=f"dropout_{i}"))
-    layers += [keras.layers.Flatten(), keras.layers.Dense(out_dim, dtype="float32", name="out")]
-    return keras.Sequential([layer for layer in layers if layer is not None], name=name)
+    return [layer for layer in layers if layer is not None]
 
 
 def deconv_net(spec: DeconvNet, latent_dim: int, out_channels: int, name: str) -> keras.Sequential:

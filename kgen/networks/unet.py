@@ -50,8 +50,14 @@ def _attention(x, spec, name):
     return x + L.Reshape((h, w, c))(y)
 
 
-def unet(spec: UNet, image_shape: tuple, name: str = "unet") -> keras.Model:
+def unet(spec: UNet, image_shape: tuple, name: str = "unet", num_classes: int = 0) -> keras.Model:
     """[x_t [B, H, W, C], t [B] int32] -> predicted noise [B, H, W, C] (float32).
+
+    With `num_classes` = K > 0 a third input, the label y [B] int32 in [0, K], where K is the null
+    label (no class): its learned embedding is added to the time embedding, so every residual
+    block sees it (the class-conditional U-Net of Ho and Salimans 2022 and of Dhariwal and Nichol
+    2021). Training the null label on a fraction of the batch gives the unconditional model that
+    classifier-free guidance needs, in the same weights.
 
     Sizes that do not halve evenly (28 with three levels does; 30 would not) are zero-padded up to
     a multiple of 2^(levels - 1) and cropped back at the end.
@@ -71,6 +77,11 @@ def unet(spec: UNet, image_shape: tuple, name: str = "unet") -> keras.Model:
     temb = SinusoidalEmbedding(spec.channels, name="time_embedding")(t_in)
     temb = L.Dense(4 * spec.channels, activation="swish", name="time_mlp1")(temb)
     temb = L.Dense(4 * spec.channels, name="time_mlp2")(temb)
+    inputs = [x_in, t_in]
+    if num_classes:
+        y_in = keras.Input(shape=(), dtype="int32", name="label")
+        temb = temb + L.Embedding(num_classes + 1, 4 * spec.channels, name="label_embedding")(y_in)
+        inputs.append(y_in)
 
     h = L.Conv2D(spec.channels, 3, padding="same", name="in_conv")(x)
     skips = [h]
@@ -100,4 +111,4 @@ def unet(spec: UNet, image_shape: tuple, name: str = "unet") -> keras.Model:
     out = L.Conv2D(image_shape[-1], 3, padding="same", dtype="float32", name="out_conv")(h)
     if pad_h or pad_w:
         out = L.Cropping2D(((0, pad_h), (0, pad_w)))(out)
-    return keras.Model([x_in, t_in], out, name=name)
+    return keras.Model(inputs, out, name=name)

@@ -1,0 +1,165 @@
+"""Class-conditional models on tiny shapes: the label changes the samples, classifier-free
+guidance is the formula, the trainer's contract holds (mirrored step, run, export), and the CAS and
+augmentation pipeline runs end to end on a tiny generator and a tiny classifier."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kgen import augment, runs, train
+from kgen.data.mnist import load_mnist
+from kgen.errors import ConfigError
+
+from conftest import mirrored_matches_single, plain_tf, tiny_conditional_recipe
+
+SHAPES = {"cgan": (28, 28, 1), "cvae": (28, 28, 1), "cddpm": (8, 8, 1)}
+
+
+def model_of(tmp_path, family, **overrides):
+    return runs.build_model(tiny_conditional_recipe(tmp_path, family, **overrides), SHAPES[family])
+
+
+@pytest.mark.parametrize("family", sorted(SHAPES))
+def test_the_label_changes_the_sample_and_the_seed_fixes_it(tmp_path, family):
+    model = model_of(tmp_path, family)
+    zeros = model.sample_class(tf.constant([0, 0, 0]), 7).numpy()
+    again = model.sample_class(tf.constant([0, 0, 0]), 7).numpy()
+    threes = model.sample_class(tf.constant([3, 3, 3]), 7).numpy()
+    assert zeros.shape == (3, *SHAPES[family]) and 0 <= zeros.min() and zeros.max() <= 1
+    np.testing.assert_array_equal(zeros, again)
+    # same noise, other class: an untrained network's label weights are random, so any effect
+    # of the label shows; 1e-4 is far above float32 round-off of [0, 1] images
+    assert np.abs(zeros - threes).max() > 1e-4
+
+
+@pytest.mark.parametrize("family", sorted(SHAPES))
+def test_generate_without_labels_gives_one_row_per_class(tmp_path, family):
+    model = model_of(tmp_path, family)
+    assert model.grid_labels(100).numpy().tolist() == [k for k in range(10) for _ in range(10)]
+    z = model.prior_noise(20, 3)
+    by_rows = model.generate(z).numpy()
+    explicit = model.sample_class(tf.constant(np.repeat(np.arange(10), 2).astype(np.int32)), 3).numpy()
+    np.testing.assert_allclose(by_rows, explicit, atol=1e-6)
+
+
+def test_uniform_labels_cover_the_classes(tmp_path):
+    model = model_of(tmp_path, "cgan")
+    labels = model.uniform_labels(10_000, 1).numpy()
+    counts = np.bincount(labels, minlength=10)
+    # each count is Binomial(10,000, 0.1): mean 1,000, deviation 30; 5 deviations either side
+    assert labels.min() == 0 and labels.max() == 9 and np.all(np.abs(counts - 1000) < 150), counts
+
+
+def test_guidance_is_the_classifier_free_formula(tmp_path):
+    model = model_of(tmp_path, "cddpm")
+    x = tf.random.stateless_normal((4, 8, 8, 1), seed=(1, 1))
+    t = tf.constant([3, 10, 25, 49])
+    y = tf.constant([0, 1, 2, 9])
+    cond = model.eps(x, t, labels=y).numpy()
+    uncond = model.eps(x, t).numpy()  # no labels: the null label
+    assert np.abs(cond - uncond).max() > 1e-4  # the label embedding reaches the output
+    # w = 0 is the conditional prediction alone; the guided pass batches both halves together,
+    # which may regroup float32 sums in the convolutions: round-off of order 1e-6 of the values
+    scale = np.abs(cond).max()
+    np.testing.assert_allclose(model.guided_eps(x, t, y, 0.0).numpy(), cond, atol=1e-5 * scale)
+    for w in (0.5, 2.0):
+        np.testing.assert_allclose(model.guided_eps(x, t, y, w).numpy(), (1 + w) * cond - w * uncond,
+                                   atol=1e-5 * (1 + 2 * w) * scale)
+
+
+def test_label_dropout_rate(tmp_path):
+    model = model_of(tmp_path, "cddpm", **{"model.p_uncond": "0.3"})
+    y = tf.zeros(4000, tf.int32)
+    _, _, dropped = model.net_inputs(tf.zeros((4000, 8, 8, 1)), tf.zeros(4000, tf.int32), y, training=True)
+    share = float(np.mean(dropped.numpy() == 10))
+    # Binomial(4,000, 0.3) / 4,000: deviation 0.0072; 5 deviations either side
+    assert abs(share - 0.3) < 0.036
+    _, _, kept = model.net_inputs(tf.zeros((4000, 8, 8, 1)), tf.zeros(4000, tf.int32), y, training=False)
+    assert np.all(kept.numpy() == 0)  # evaluation keeps the labels
+
+
+@pytest.mark.parametrize("family", ["cgan", "cddpm"])
+def test_mirrored_step_equals_single_device(tmp_path, family, mirrored):
+    shape = SHAPES[family]
+    x = tf.random.stateless_uniform((16, *shape), seed=(4, 2), minval=-1.0, maxval=1.0)
+    y = tf.constant(np.arange(16) % 10, tf.int32)
+    mirrored_matches_single(tiny_conditional_recipe(tmp_path, family), shape, (x, y), mirrored)
+
+
+def test_unlabelled_data_is_refused_with_the_fix(tmp_path, monkeypatch):
+    from kgen.data import bundle as bundle_lib
+
+    real_load = bundle_lib.load
+
+    def unlabelled(cfg, seed=0):
+        b = real_load(cfg, seed)
+        b.train_labels = np.full(len(b.train_labels), -1, np.int32)
+        return b
+
+    monkeypatch.setattr(train.data_lib, "load", unlabelled)
+    with pytest.raises(ConfigError, match="class-conditional with 10 classes.*-1: unlabelled"):
+        train.run(tiny_conditional_recipe(tmp_path, "cgan"), export_model=False)
+
+
+@pytest.mark.parametrize("family", ["cgan", "cvae", "cddpm"])
+def test_run_exports_sample_class_for_plain_tensorflow(tmp_path, family):
+    recipe = tiny_conditional_recipe(tmp_path, family, **{"train.epochs": "1", "train.steps_per_epoch": "2"})
+    result = train.run(recipe)
+    assert (result.run_dir / "class_grid.png").stat().st_size > 100
+    guided = family == "cddpm"
+    extra = ", guidance=tf.constant(2.0)" if guided else ""
+    body = (
+        f"a = m.sample_class(labels=tf.constant([0, 1, 2]), seed=tf.constant(4){extra}).numpy()\n"
+        f"b = m.sample_class(labels=tf.constant([0, 1, 2]), seed=tf.constant(4){extra}).numpy()\n"
+        f"c = m.sample_class(labels=tf.constant([5, 5, 5]), seed=tf.constant(4){extra}).numpy()\n"
+        "s = m.sample(num_samples=tf.constant(5), seed=tf.constant(1)).numpy()\n"
+        "out = [list(a.shape), bool(np.array_equal(a, b)), float(np.abs(a - c).max()), list(s.shape),"
+        " float(a.min()), float(a.max())]"
+    )
+    shape, same, diff, shape_s, lo, hi, imported = plain_tf(result.export_dir, body)
+    assert shape == [3, *SHAPES[family]] and same and diff > 1e-4 and shape_s == [5, *SHAPES[family]]
+    assert 0 <= lo and hi <= 1 and not imported
+
+
+def tiny_classifier():
+    inputs = keras.Input((28, 28, 1))
+    features = keras.layers.Dense(32, activation="relu")(keras.layers.Flatten()(inputs))
+    return keras.Model(inputs, [keras.layers.Dense(10)(features), features])
+
+
+def test_cas_and_augmentation_pipeline_end_to_end():
+    arrays, _ = load_mnist("mnist_sample")
+    x, y = arrays["x_train"][..., None] / 255.0, arrays["y_train"].astype(np.int32)
+    test = (arrays["x_test"][..., None] / 255.0, arrays["y_test"].astype(np.int32))
+    by_class = [x[y == k] for k in range(10)]
+
+    def faithful(labels, seed):  # a "generator" that returns real digits of the class asked for
+        rng = np.random.default_rng(seed)
+        return np.stack([by_class[k][rng.integers(len(by_class[k]))] for k in labels])
+
+    def label_blind(labels, seed):  # one that ignores the label
+        return x[np.random.default_rng(seed).integers(len(x), size=len(labels))]
+
+    good = augment.classification_accuracy_score(faithful, test, 2000, 150, build_fn=tiny_classifier)
+    blind = augment.classification_accuracy_score(label_blind, test, 2000, 150, build_fn=tiny_classifier)
+    # a dense net trained 150 steps on right labels reaches well above 0.6 on MNIST; with labels
+    # independent of the images it can only learn the label prior: chance, 0.1, within noise
+    assert good > 0.6 and blind < 0.25, (good, blind)
+
+    per_seed = augment.augmentation_gain(faithful, (x, y), test, 100, [200], [0, 1], 60, build_fn=tiny_classifier)
+    assert set(per_seed) == {"real", "real+200"} and all(len(v) == 2 for v in per_seed.values())
+    summary = augment.summarise(per_seed)
+    assert 0 <= summary["augment/real_accuracy"] <= 1 and summary["augment/seeds"] == 2
+    gains = np.array(per_seed["real+200"]) - np.array(per_seed["real"])
+    assert summary["augment/200_gain"] == pytest.approx(gains.mean())
+    expected = "helped" if (gains > 0).all() else "hurt" if (gains < 0).all() else "inconclusive"
+    assert summary["augment/200_verdict"] == expected
+
+
+def test_augment_refuses_an_unconditional_model(tmp_path):
+    from conftest import tiny_gan_recipe
+
+    result = train.run(tiny_gan_recipe(tmp_path, **{"train.epochs": "1", "train.steps_per_epoch": "1"}))
+    with pytest.raises(ConfigError, match="no sample_class endpoint.*mnist_cgan"):
+        augment.saved_model_sampler(result.export_dir, None)
