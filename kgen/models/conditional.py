@@ -62,6 +62,17 @@ class Labelled:
         return figures.grid(self.sample_class(tf.constant(labels), 0).numpy(), per_class)
 
 
+class LabelledDecoder(Labelled):
+    """Models whose `generate(z, labels)` decodes latents in one pass (the GAN, the VAE)."""
+
+    def sample(self, num_samples, seed):
+        return self.generate(self.prior_noise(num_samples, seed), self.uniform_labels(num_samples, seed))
+
+    def sample_class(self, labels, seed):
+        labels = tf.cast(labels, tf.int32)
+        return self.generate(self.prior_noise(tf.shape(labels)[0], seed), labels)
+
+
 def check_num_classes(num_classes: int, family: str) -> None:
     if num_classes < 2:
         raise ConfigError(f"{family}: model.num_classes={num_classes}; a conditional model needs at least 2 classes")
@@ -91,7 +102,7 @@ class CGANConfig(GANConfig):
 
 
 @keras.saving.register_keras_serializable(package="kgen")
-class ConditionalGAN(Labelled, GAN):
+class ConditionalGAN(LabelledDecoder, GAN):
     """The GAN's alternating BCE objective with G(z, y) and a projection discriminator D(x, y).
     Fakes in a step carry the labels of the real batch beside them, so the discriminator sees the
     same class mix in both halves and can only tell them apart by the images."""
@@ -112,13 +123,6 @@ class ConditionalGAN(Labelled, GAN):
     def generate(self, z, labels=None):
         labels = self.grid_labels(tf.shape(z)[0]) if labels is None else labels
         return self.to_unit(self.G(z, labels, False))
-
-    def sample(self, num_samples, seed):
-        return self.generate(self.prior_noise(num_samples, seed), self.uniform_labels(num_samples, seed))
-
-    def sample_class(self, labels, seed):
-        labels = tf.cast(labels, tf.int32)
-        return self.generate(self.prior_noise(tf.shape(labels)[0], seed), labels)
 
     def endpoints(self):
         def sample_class(labels, seed):
@@ -154,7 +158,7 @@ class CVAEConfig(VAEConfig):
 
 
 @keras.saving.register_keras_serializable(package="kgen")
-class ConditionalVAE(Labelled, VAE):
+class ConditionalVAE(LabelledDecoder, VAE):
     """The VAE's negative ELBO of log p(x|y): q(z|x, y), p(x|z, y), the prior p(z) unchanged
     (Sohn et al.'s CVAE with a label-independent prior). The likelihood bounds after training are
     bounds on log p(x|y) of the test images given their true labels."""
@@ -179,13 +183,6 @@ class ConditionalVAE(Labelled, VAE):
     def generate(self, z, labels=None):
         labels = self.grid_labels(tf.shape(z)[0]) if labels is None else labels
         return self.decoded_to_unit(self.Dec(z, labels, False))
-
-    def sample(self, num_samples, seed):
-        return self.generate(self.prior_noise(num_samples, seed), self.uniform_labels(num_samples, seed))
-
-    def sample_class(self, labels, seed):
-        labels = tf.cast(labels, tf.int32)
-        return self.generate(self.prior_noise(tf.shape(labels)[0], seed), labels)
 
     def endpoints(self):
         def encode(images, labels):
