@@ -72,6 +72,12 @@ class LabelledDecoder(Labelled):
         labels = tf.cast(labels, tf.int32)
         return self.generate(self.prior_noise(tf.shape(labels)[0], seed), labels)
 
+    def sample_class_endpoint(self) -> tuple:
+        def sample_class(labels, seed):
+            return self.sample_class(labels, seed)
+
+        return sample_class, [self.labels_spec(), tf.TensorSpec([], tf.int32, "seed")]
+
 
 def check_num_classes(num_classes: int, family: str) -> None:
     if num_classes < 2:
@@ -125,11 +131,7 @@ class ConditionalGAN(LabelledDecoder, GAN):
         return self.to_unit(self.G(z, labels, False))
 
     def endpoints(self):
-        def sample_class(labels, seed):
-            return self.sample_class(labels, seed)
-
-        return {**GAN.endpoints(self),
-                "sample_class": (sample_class, [self.labels_spec(), tf.TensorSpec([], tf.int32, "seed")])}
+        return {**GAN.endpoints(self), "sample_class": self.sample_class_endpoint()}
 
     def figures(self, images, labels):
         return {"class_grid": self.class_grid()}
@@ -188,12 +190,8 @@ class ConditionalVAE(LabelledDecoder, VAE):
         def encode(images, labels):
             return self.encode(images, False, labels)
 
-        def sample_class(labels, seed):
-            return self.sample_class(labels, seed)
-
-        out = self.coding_endpoints(encode, [self.image_spec(), self.labels_spec()])
-        out["sample_class"] = (sample_class, [self.labels_spec(), tf.TensorSpec([], tf.int32, "seed")])
-        return out
+        return {**self.coding_endpoints(encode, [self.image_spec(), self.labels_spec()]),
+                "sample_class": self.sample_class_endpoint()}
 
     def figures(self, images, labels):
         """One row per class, and reconstructions (inputs above outputs) given the true labels."""
