@@ -55,6 +55,9 @@ CHANGES: dict[str, tuple[dict[str, str], str]] = {
 }
 CHANGES["mnist_cddpm"] = (CHANGES["mnist_ddpm"][0], "As mnist_ddpm, for the same reason: its U-Net is mnist_ddpm's "
                           "with a label embedding, and guidance doubles the cost of every sampling step.")
+GUIDANCE = "0,0.5,1,2,4"  # the conditional DDPM's evaluation sweeps these guidance weights (guidance.png)
+# Departures from `python -m kgen.augment`'s defaults in the table, each with its reason.
+AUGMENT_CHANGES: dict[str, tuple[dict[str, str], str]] = {}
 
 
 @dataclass
@@ -87,7 +90,21 @@ def evaluate_command(run_dir: Path, opts: Options) -> list[str]:
         cmd.append("--reference=mnist_sample")
     if opts.data_path:
         cmd.append(f"--data-path={opts.data_path}")
+    if name_of(run_dir) == "mnist_cddpm":
+        cmd.append(f"--guidance={GUIDANCE}")
     return cmd
+
+
+def augment_command(run_dir: Path, opts: Options) -> list[str]:
+    cmd = [sys.executable, "-m", "kgen.augment", str(run_dir)]
+    # --quick: a smoke test of the pipeline on the bundled digits, not a measurement
+    cmd += (["--reference=mnist_sample", "--cas-samples=500", "--real=100", "--extra=100", "--seeds=0,1", "--steps=20"]
+            if opts.quick else [f"--data-path={opts.data_path}"])
+    return cmd + [f"--{k}={v}" for k, v in AUGMENT_CHANGES.get(name_of(run_dir), ({}, ""))[0].items()]
+
+
+def name_of(run_dir: Path) -> str:
+    return run_dir.parent.name  # runs live in <logdir>/<recipe>/<date-time>
 
 
 def shown(cmd: list[str]) -> str:
@@ -126,7 +143,16 @@ def run_recipe(name: str, opts: Options, state: dict, out: Path, logdir: Path) -
         print(f"kgen.results: evaluating {name} on {opts.num_samples} samples", flush=True)
         _run(eval_cmd, log)
         metrics = json.loads(metrics_path.read_text())
+    if name in CONDITIONAL_RECIPES:
+        aug_cmd = augment_command(run_dir, opts)
+        entry["augment_command"] = shown(aug_cmd)
+        if "cas" not in metrics:
+            print(f"kgen.results: generated digits as training data for {name}", flush=True)
+            _run(aug_cmd, log)
+            metrics = json.loads(metrics_path.read_text())
     shutil.copy(run_dir / "samples.png", out / f"{name}.png")
+    if (run_dir / "guidance.png").exists():
+        shutil.copy(run_dir / "guidance.png", out / f"{name}_guidance.png")
     entry.update(metrics=metrics, reached=runs.read_config(run_dir).get("reached", {}), done=True)
     save_state(out, state)
     return entry
@@ -164,23 +190,39 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
             f"| {_f(m.get('kid'))} ± {_f(m.get('kid_std'), 2)} | {_f(m.get('precision'))} | {_f(m.get('recall'))} "
             f"| {_f(m.get('coverage'))} | {_f(m.get('mean_confidence'))} | {_f(m.get('neg_elbo_nats'), 4)} "
             f"| {_f(m.get('nll_iwae_nats'), 4)} | {_f(m.get('conditional_accuracy'))} |")
-    changed = [n for n in opts.recipes.split(",") if n in CHANGES]
-    if changed:
-        lines += ["", "Changes from the recipes' own settings:", ""]
-        lines += [f"- `{n}`: " + " ".join(f"`--{k}={v}`" for k, v in CHANGES[n][0].items()) + f". {CHANGES[n][1]}"
-                  for n in changed]
+    for title, changes in (("Changes from the recipes' own settings:", CHANGES),
+                           ("Changes from `kgen.augment`'s defaults:", AUGMENT_CHANGES)):
+        changed = [n for n in opts.recipes.split(",") if n in changes]
+        if changed:
+            lines += ["", title, ""]
+            lines += [f"- `{n}`: " + " ".join(f"`--{k}={v}`" for k, v in changes[n][0].items()) + f". {changes[n][1]}"
+                      for n in changed]
     missing = [n for n in opts.recipes.split(",") if n not in done]
     if missing:
         lines += ["", f"Not yet measured: {', '.join(missing)} (the command below resumes)."]
     rows = [report.row(Path(e["run_dir"])) for e in done.values()]
     lines += ["", "## The seeds' claims at this budget", ""]
     lines += report.claims(rows, report.budget_of(rows)) or ["- (needs the rows above)"]
+    augmented = report.augmentation_lines(rows)
+    if augmented:
+        lines += ["", "## Generated digits as training data (seed 003)", "", *augmented]
+    guided = [n for n in done if (out / f"{n}_guidance.png").exists()]
+    for n in guided:
+        m = done[n]["metrics"]
+        ws = sorted({float(k.split("/")[1]) for k in m if k.startswith("guidance/")})
+        lines += ["", f"## `{n}`: classifier-free guidance", "",
+                  "| guidance w | conditional accuracy | class FID (mean) | class recall (mean) |", "|---|---|---|---|"]
+        lines += [f"| {w:g} | {_f(m[f'guidance/{w:g}/conditional_accuracy'])} "
+                  f"| {_f(m[f'guidance/{w:g}/fid_class_mean'])} | {_f(m[f'guidance/{w:g}/recall_class_mean'])} |"
+                  for w in ws]
+        lines += ["", f"![{n} guidance]({n}_guidance.png)"]
     lines += ["", "## Sample grids", ""] + [f"![{n}]({n}.png)" for n in done]
     lines += ["", "## Commands", "", "    " + "python -m kgen.results " + " ".join(
         f"--{k.replace('_', '-')}={v}" for k, v in (("data_path", opts.data_path), ("budget", f"{opts.budget:g}"),
                                                     ("num_samples", opts.num_samples)) if v), ""]
     for n, e in done.items():
-        lines += [f"- `{n}`: `{e['train_command']}` then `{e['evaluate_command']}`"]
+        lines += [f"- `{n}`: `{e['train_command']}` then `{e['evaluate_command']}`"
+                  + (f" then `{e['augment_command']}`" if e.get("augment_command") else "")]
     path = out / "results.md"
     path.write_text("\n".join(lines) + "\n")
     (out / "results.json").write_text(json.dumps({n: {"metrics": e["metrics"], "reached": e.get("reached")}

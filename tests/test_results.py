@@ -30,6 +30,20 @@ def test_results_table_end_to_end_and_resume(tmp_path, monkeypatch):
     assert (tmp_path / "out" / "mnist_vae.log").stat().st_size == log_size
 
 
+def test_results_conditional_row_adds_accuracy_and_augmentation(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = ["--quick", "--recipes=mnist_cgan", "--budget=3s", "--num-samples=200", f"--out={tmp_path / 'out'}",
+            f"--logdir={tmp_path / 'runs'}"]
+    assert results.main(argv) == 0
+    table = (tmp_path / "out" / "results.md").read_text()
+    m = json.loads((tmp_path / "out" / "state.json").read_text())["mnist_cgan"]["metrics"]
+    assert 0 <= m["conditional_accuracy"] <= 1 and 0 <= m["cas"] <= 1 and m["cas_samples"] == 500
+    row = next(ln for ln in table.splitlines() if ln.startswith("| `mnist_cgan`"))
+    assert row.rstrip(" |").endswith(f"{m['conditional_accuracy']:.3g}")
+    assert "## Generated digits as training data" in table and f"CAS {m['cas']:.4f}" in table
+    assert "kgen.augment" in table and m["augment/100_verdict"] in table
+
+
 def test_results_needs_full_mnist(capsys):
     assert results.main(["--budget=1m"]) == 2
     assert "--data-path is required" in capsys.readouterr().err
