@@ -10,13 +10,18 @@ from kgen import results
 pytestmark = pytest.mark.slow
 
 
-def test_results_table_end_to_end_and_resume(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    argv = ["--quick", "--recipes=mnist_vae", "--budget=3s", "--num-samples=200", f"--out={tmp_path / 'out'}",
+def smoke_table(tmp_path, recipe: str) -> tuple[list[str], str, dict]:
+    """The table for one recipe at smoke-test size: (argv, results.md, state.json)."""
+    argv = ["--quick", f"--recipes={recipe}", "--budget=3s", "--num-samples=200", f"--out={tmp_path / 'out'}",
             f"--logdir={tmp_path / 'runs'}"]
     assert results.main(argv) == 0
-    table = (tmp_path / "out" / "results.md").read_text()
-    state = json.loads((tmp_path / "out" / "state.json").read_text())
+    return (argv, (tmp_path / "out" / "results.md").read_text(),
+            json.loads((tmp_path / "out" / "state.json").read_text()))
+
+
+def test_results_table_end_to_end_and_resume(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv, table, state = smoke_table(tmp_path, "mnist_vae")
     entry = state["mnist_vae"]
     assert entry["done"] and entry["reached"]["stopped_by_budget"] and entry["reached"]["steps"] > 0
     row = next(ln for ln in table.splitlines() if ln.startswith("| `mnist_vae`"))
@@ -32,11 +37,8 @@ def test_results_table_end_to_end_and_resume(tmp_path, monkeypatch):
 
 def test_results_conditional_row_adds_accuracy_and_augmentation(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    argv = ["--quick", "--recipes=mnist_cgan", "--budget=3s", "--num-samples=200", f"--out={tmp_path / 'out'}",
-            f"--logdir={tmp_path / 'runs'}"]
-    assert results.main(argv) == 0
-    table = (tmp_path / "out" / "results.md").read_text()
-    m = json.loads((tmp_path / "out" / "state.json").read_text())["mnist_cgan"]["metrics"]
+    _, table, state = smoke_table(tmp_path, "mnist_cgan")
+    m = state["mnist_cgan"]["metrics"]
     assert 0 <= m["conditional_accuracy"] <= 1 and 0 <= m["cas"] <= 1 and m["cas_samples"] == 500
     row = next(ln for ln in table.splitlines() if ln.startswith("| `mnist_cgan`"))
     assert row.rstrip(" |").endswith(f"{m['conditional_accuracy']:.3g}")
