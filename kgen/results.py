@@ -123,9 +123,11 @@ def evaluate_command(run_dir: Path, opts: Options) -> list[str]:
 def augment_command(run_dir: Path, opts: Options) -> list[str]:
     cmd = [sys.executable, "-m", "kgen.augment", str(run_dir)]
     # --quick: a smoke test of the pipeline on the bundled digits, not a measurement
-    cmd += (["--reference=mnist_sample", "--cas-samples=500", "--real=100", "--extra=100", "--seeds=0,1", "--steps=20"]
-            if opts.quick else [f"--data-path={opts.data_path}"])
-    return cmd + [f"--{k}={v}" for k, v in AUGMENT_CHANGES.get(name_of(run_dir), ({}, ""))[0].items()]
+    if opts.quick:
+        return cmd + ["--reference=mnist_sample", "--cas-samples=500", "--real=100", "--extra=100", "--seeds=0,1",
+                      "--steps=20"]
+    return cmd + [f"--data-path={opts.data_path}"] + [
+        f"--{k}={v}" for k, v in AUGMENT_CHANGES.get(name_of(run_dir), ({}, ""))[0].items()]
 
 
 def name_of(run_dir: Path) -> str:
