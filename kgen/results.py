@@ -170,7 +170,7 @@ def run_recipe(name: str, opts: Options, state: dict, out: Path, logdir: Path) -
     entry["evaluate_command"] = shown(eval_cmd)
     wanted = int(EVALUATE_CHANGES.get(name, ({}, ""))[0].get("num-samples", opts.num_samples))
     if "fid" not in metrics or metrics.get("num_samples") != wanted:
-        print(f"kgen.results: evaluating {name} on {opts.num_samples} samples", flush=True)
+        print(f"kgen.results: evaluating {name} on {wanted} samples", flush=True)
         _run(eval_cmd, log)
         metrics = json.loads(metrics_path.read_text())
     if name in CONDITIONAL_RECIPES and opts.augment:
