@@ -60,15 +60,16 @@ CHANGES["mnist_cddpm"] = (
     {**CHANGES["mnist_ddpm"][0], "model.sample_steps": "20"},
     "As mnist_ddpm, for the same reason: its U-Net is mnist_ddpm's with a label embedding. Guidance doubles the "
     "cost of every sampling step, so `sample` and `sample_class` use 20 DDIM steps, not 50.")
-GUIDANCE = "0,0.5,1,2,4"  # the conditional DDPM's evaluation sweeps these guidance weights (guidance.png)
 _GUIDED_COST = (
     "Every guided DDIM step runs the U-Net twice (with and without the label): at 20 steps a sample costs 40 "
     "U-Net passes, about 10 samples/s on 2 CPU cores, so the five-weight sweep on 10,000 samples each would take "
     "1.5 hours and 60,000 digits for CAS 1.7 hours.")
 # Departures from `python -m kgen.evaluate`'s and `python -m kgen.augment`'s defaults, with reasons.
 EVALUATE_CHANGES: dict[str, tuple[dict[str, str], str]] = {
-    "mnist_cddpm": ({"num-samples": "1000"}, _GUIDED_COST + " Here 1,000 samples per guidance weight (100 per "
-                    "class: per-class FIDs carry a large small-sample bias, equal across weights)."),
+    "mnist_cddpm": ({"num-samples": "1000", "guidance": "0,0.5,1,2,4"},
+                    "The sweep over guidance weights (guidance.png) shows what w trades: class fidelity against "
+                    "diversity. " + _GUIDED_COST + " Here 1,000 samples per guidance weight (100 per class: "
+                    "per-class FIDs carry a large small-sample bias, equal across weights)."),
 }
 _FIT_COST = ("Each classifier of `kgen.augment` trains for `--steps` Adam steps of batch 128; the default 2,000 take "
              "7.5 minutes on 2 CPU cores (the shipped classifier's 4 epochs took 7), and a model needs ten of them "
@@ -107,17 +108,19 @@ def train_command(name: str, opts: Options, logdir: Path) -> list[str]:
     return cmd + [f"--{k}={v}" for k, v in CHANGES.get(name, ({}, ""))[0].items()]
 
 
-def evaluate_command(run_dir: Path, opts: Options) -> list[str]:
-    cmd = [sys.executable, "-m", "kgen.evaluate", str(run_dir), f"--num-samples={opts.num_samples}",
-           f"--seed={opts.seed}"]
+def evaluate_settings(name: str, opts: Options) -> dict[str, str]:
+    """`kgen.evaluate`'s options for a recipe's row: the table's, then its stated changes."""
+    settings = {"num-samples": str(opts.num_samples), "seed": str(opts.seed)}
     if opts.quick:
-        cmd.append("--reference=mnist_sample")
+        settings["reference"] = "mnist_sample"
     if opts.data_path:
-        cmd.append(f"--data-path={opts.data_path}")
-    if name_of(run_dir) == "mnist_cddpm":
-        cmd.append(f"--guidance={GUIDANCE}")
-    changed = EVALUATE_CHANGES.get(name_of(run_dir), ({}, ""))[0]
-    return [a for a in cmd if a.split("=")[0][2:] not in changed] + [f"--{k}={v}" for k, v in changed.items()]
+        settings["data-path"] = opts.data_path
+    return {**settings, **EVALUATE_CHANGES.get(name, ({}, ""))[0]}
+
+
+def evaluate_command(run_dir: Path, opts: Options) -> list[str]:
+    return [sys.executable, "-m", "kgen.evaluate", str(run_dir)] + [
+        f"--{k}={v}" for k, v in evaluate_settings(name_of(run_dir), opts).items()]
 
 
 def augment_command(run_dir: Path, opts: Options) -> list[str]:
@@ -168,7 +171,7 @@ def run_recipe(name: str, opts: Options, state: dict, out: Path, logdir: Path) -
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     eval_cmd = evaluate_command(run_dir, opts)
     entry["evaluate_command"] = shown(eval_cmd)
-    wanted = int(EVALUATE_CHANGES.get(name, ({}, ""))[0].get("num-samples", opts.num_samples))
+    wanted = int(evaluate_settings(name, opts)["num-samples"])
     if "fid" not in metrics or metrics.get("num_samples") != wanted:
         print(f"kgen.results: evaluating {name} on {wanted} samples", flush=True)
         _run(eval_cmd, log)

@@ -203,3 +203,19 @@ def test_linear_schedule_ends_near_pure_noise_for_any_T(T):
     s = NoiseSchedule("linear", T)
     assert s.np["alphas_cumprod"][-1] < 1e-4
     assert s.np["betas"][0] == pytest.approx(1e-4 * 1000 / T) and s.np["betas"][-1] == pytest.approx(0.02 * 1000 / T)
+
+
+def test_min_snr_weights_follow_the_schedule(tmp_path):
+    """Hang et al.'s eq. 7 for an eps-predictor, from the schedule's own abar: 1 wherever
+    SNR <= gamma, gamma / SNR (< 1) at the low-noise steps; the setting reaches the saved config."""
+    model = models.build(tiny_ddpm_recipe(tmp_path, **{"model.min_snr_gamma": 5.0}), (8, 8, 1))
+    abar = np.cumprod(1.0 - np.linspace(1e-4 * 20, 0.02 * 20, 50))  # T = 50: both ends scaled by 1000/T
+    snr = abar / (1.0 - abar)
+    t = tf.range(50)
+    # rtol: abar_0 = 0.998 is stored in float32 (relative error 6e-8), and 1 - abar_0 magnifies
+    # that by 1 / 0.002 = 500, so the weight at t = 0 is good to ~3e-5
+    np.testing.assert_allclose(model.loss_weight(t).numpy(), np.minimum(snr, 5.0) / snr, rtol=1e-4)
+    assert model.loss_weight(t).numpy()[0] < 0.5 and model.loss_weight(t).numpy()[-1] == 1.0
+    assert model.get_config()["min_snr_gamma"] == 5.0
+    plain = models.build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
+    np.testing.assert_array_equal(plain.loss_weight(t).numpy(), np.ones(50, np.float32))

@@ -49,3 +49,13 @@ def test_results_conditional_row_adds_accuracy_and_augmentation(tmp_path, monkey
 def test_results_needs_full_mnist(capsys):
     assert results.main(["--budget=1m"]) == 2
     assert "--data-path is required" in capsys.readouterr().err
+
+
+def test_evaluation_changes_replace_the_tables_settings(tmp_path):
+    opts = results.Options(data_path="mnist.npz", num_samples=10_000)
+    cddpm = results.evaluate_command(tmp_path / "mnist_cddpm" / "20261130-000000", opts)
+    vae = results.evaluate_command(tmp_path / "mnist_vae" / "20261130-000000", opts)
+    # the stated change wins over the table's sample count, and each option appears once
+    assert [a for a in cddpm if a.startswith("--num-samples")] == ["--num-samples=1000"]
+    assert "--guidance=0,0.5,1,2,4" in cddpm and "--data-path=mnist.npz" in cddpm
+    assert "--num-samples=10000" in vae and not any(a.startswith("--guidance") for a in vae)

@@ -25,6 +25,8 @@ class DDPMConfig:
     sample_steps: int = num(50, 1)  # DDIM steps for epoch grids and the exported `sample`
     eta: float = num(0.0, 0, 1)  # DDIM eta: 0 deterministic, 1 DDPM-like
     final_ancestral: bool = True  # a last grid with the full T-step ancestral sampler
+    # Min-SNR-gamma loss weighting (Hang et al. 2023): 0 is Ho et al.'s L_simple
+    min_snr_gamma: float = num(0.0, 0)
 
     def build(self, recipe, image_shape: tuple) -> "DDPM":
         model = build(self, image_shape, recipe.seed)
@@ -75,13 +77,13 @@ class DDPM(GenerativeModel):
     network_names = ("network",)
 
     def __init__(self, network, ema_network, schedule_kind="linear", timesteps=1000, ema_decay=0.999,
-                 sample_steps=50, eta=0.0, seed=0, final_ancestral=True, **kwargs):
+                 sample_steps=50, eta=0.0, seed=0, final_ancestral=True, min_snr_gamma=0.0, **kwargs):
         super().__init__(**kwargs)
         self.network, self.ema_network = network, ema_network
         self.ema_network.trainable = False
         self.schedule_kind, self.timesteps, self.ema_decay = schedule_kind, timesteps, ema_decay
         self.sample_steps, self.eta, self.seed = sample_steps, eta, seed
-        self.final_ancestral = final_ancestral
+        self.final_ancestral, self.min_snr_gamma = final_ancestral, min_snr_gamma
         self.schedule = NoiseSchedule(schedule_kind, timesteps)
         self.ddim = DDIMSampler(self.schedule, sample_steps, eta)
         self.ancestral = DDPMSampler(self.schedule)
@@ -121,7 +123,18 @@ class DDPM(GenerativeModel):
         t = tf.minimum(tf.cast(u * self.timesteps, tf.int32), self.timesteps - 1)
         eps = global_normal(b, self.image_shape, noise)
         pred = network(self.net_inputs(self.schedule.add_noise(x0, t, eps), t, y, training), training=training)
-        return tf.reduce_mean(tf.square(eps - tf.cast(pred, tf.float32)), axis=[1, 2, 3])
+        return self.loss_weight(t) * tf.reduce_mean(tf.square(eps - tf.cast(pred, tf.float32)), axis=[1, 2, 3])
+
+    def loss_weight(self, t):
+        """Min-SNR-gamma (Hang et al. 2023, eq. 7 for an eps-predicting network): min(SNR_t, gamma)
+        / SNR_t, SNR_t = abar_t / (1 - abar_t). The low-noise steps, whose eps is nearly
+        unrecoverable and whose gradients conflict with the high-noise ones, weigh less; they
+        report 3.4x faster convergence at gamma = 5. gamma = 0 weighs every step 1 (L_simple)."""
+        if not self.min_snr_gamma:
+            return tf.ones_like(t, tf.float32)
+        abar = tf.gather(self.schedule.alphas_cumprod, t)
+        snr = abar / (1.0 - abar)
+        return tf.minimum(snr, self.min_snr_gamma) / snr
 
     def train_step(self, data):
         x0, y = data
@@ -225,6 +238,6 @@ def build(cfg: DDPMConfig, image_shape: tuple, seed: int) -> DDPM:
     network = unet(cfg.network, image_shape, "unet")
     ema = unet(cfg.network, image_shape, "ema_unet")
     model = DDPM(network, ema, cfg.schedule, cfg.timesteps, cfg.ema_decay, cfg.sample_steps, cfg.eta, seed,
-                 cfg.final_ancestral, name="ddpm")
+                 cfg.final_ancestral, cfg.min_snr_gamma, name="ddpm")
     model.copy_weights_to_ema()
     return model
