@@ -161,6 +161,10 @@ def test_run_and_export_round_trip(tmp_path):
     shape, lo, hi, same, shape_c, differs, shape_g, shape_d, same_d, lo_d, hi_d, imported = plain_tf(
         result.export_dir, body)
     assert shape == [3, 8, 8, 1] and 0 <= lo and hi <= 1 and same
+    # what sampling reads and nothing else: the EMA U-Net, not the training one or Adam's slots
+    saved = [n for n, _ in tf.train.list_variables(str(result.export_dir / "variables" / "variables"))
+             if n != "_CHECKPOINTABLE_OBJECT_GRAPH"]
+    assert len(saved) == len(result.model.ema_network.weights)
     assert shape_c == [3, 8, 8, 1] and differs  # 10 DDIM steps instead of 5 give other images
     assert shape_g == [2, 8, 8, 1] and not imported
     # the full T-step ancestral sampler, seeded: the same images for the same seed
