@@ -254,6 +254,7 @@ def _train(recipe, model, strategy, loop, guard, cb, progress, train_ds, test_ds
     start = time.time() - prior_seconds
     stopped_by_budget = bool(budget) and prior_seconds >= budget
     iterator = iter(train_ds)
+    seconds_per_step = None
     cb.on_train_begin()
     while step < total and not stopped_by_budget:
         epoch, done = divmod(step, steps)
@@ -268,7 +269,11 @@ def _train(recipe, model, strategy, loop, guard, cb, progress, train_ds, test_ds
             if t.checkpoint_every_steps:
                 n = min(n, t.checkpoint_every_steps - step % t.checkpoint_every_steps)
             n = min(n, steps - done)
+            if budget:
+                n = _steps_left_in_budget(strategy, n, budget - (time.time() - start), seconds_per_step)
+            chunk_start = time.time()
             logs = loop.train_chunk(iterator, tf.constant(n, tf.int64))
+            seconds_per_step = (time.time() - chunk_start) / n
             step, done = step + n, done + n
             logs = {k: float(v) for k, v in logs.items()}
             guard.check(logs, f"epoch {epoch + 1}, step {done}")
@@ -291,6 +296,18 @@ def _train(recipe, model, strategy, loop, guard, cb, progress, train_ds, test_ds
             progress.epoch_end(epoch, epoch_logs, time.time() - epoch_start)
     cb.on_train_end()
     return history, step, stopped_by_budget, time.time() - start
+
+
+def _steps_left_in_budget(strategy, n: int, seconds_left: float, seconds_per_step: float | None) -> int:
+    """A budgeted run's next chunk: at most the steps that fit in what is left of the budget, so
+    that the run stops at the first step past it rather than at the next log step (50 steps of a
+    slow model are a minute: runs compared at one budget would differ by that much). The first
+    chunk is one step, to measure the rate; every worker takes the smallest count."""
+    fit = 1 if seconds_per_step is None else max(1, int(np.ceil(seconds_left / seconds_per_step)))
+    n = min(n, fit)
+    if strategy.extended._in_multi_worker_mode():  # noqa: SLF001 - no public equivalent
+        n = int(strategy.reduce("MIN", strategy.run(lambda: tf.constant(n, tf.int64)), axis=None).numpy())
+    return n
 
 
 def _all_agree(strategy, flag: bool) -> bool:

@@ -124,19 +124,31 @@ def test_state_names_do_not_depend_on_what_was_built_before(tmp_path):
 
 
 def test_time_budget_ends_at_a_step_and_finishes_like_a_normal_run(tmp_path):
-    # a budget below one chunk's time: training stops after the first chunk (log_every_steps = 2)
+    # a budget below one step's time: training stops after the first step (which times the rate)
     recipe = tiny_vae_recipe(tmp_path, **{"train.steps_per_epoch": "4", "train.time_budget": "0.001s"})
     result = train.run(recipe)
-    assert result.stopped_by_budget and result.steps == 2
+    assert result.stopped_by_budget and result.steps == 1
     reached = json.loads((result.run_dir / "config.json").read_text())["reached"]
-    assert reached["steps"] == 2 and reached["epochs"] == 0.5 and reached["stopped_by_budget"]
-    assert Checkpointer(result.run_dir / "checkpoints").latest().name == "ckpt-00000002.npz"
+    assert reached["steps"] == 1 and reached["epochs"] == 0.25 and reached["stopped_by_budget"]
+    assert Checkpointer(result.run_dir / "checkpoints").latest().name == "ckpt-00000001.npz"
     assert (result.run_dir / "samples.png").exists() and (result.export_dir / "saved_model.pb").exists()
     assert json.loads((result.run_dir / "metrics.json").read_text())["images"] == 16
     # resuming under the same budget: the time already spent counts, so nothing more is trained
     again = train.run(recipe, resume_dir=result.run_dir, export_model=False)
-    assert again.stopped_by_budget and again.steps == 2
-    # a larger budget continues from step 2 to the end
+    assert again.stopped_by_budget and again.steps == 1
+    # a larger budget continues from step 1 to the end
     longer = train.run(runs.resolve(recipe, {"train.time_budget": "1h"})[0], resume_dir=result.run_dir,
                        export_model=False)
     assert not longer.stopped_by_budget and longer.steps == 8
+
+
+def test_a_budgeted_chunk_holds_only_the_steps_left_in_the_budget():
+    """The chunk is cut to the steps that fit in what is left (rounded up: the run stops at the
+    first step past the budget), never below one step; the first chunk is one step, to time it."""
+    import tensorflow as tf
+
+    strategy = tf.distribute.get_strategy()
+    assert train._steps_left_in_budget(strategy, 50, 100.0, None) == 1
+    assert train._steps_left_in_budget(strategy, 50, 10.0, 0.7) == 15  # ceil(14.3)
+    assert train._steps_left_in_budget(strategy, 50, 100.0, 0.7) == 50  # the log step comes first
+    assert train._steps_left_in_budget(strategy, 50, -3.0, 0.7) == 1
