@@ -243,8 +243,12 @@ def resolve(recipe: Recipe, overrides: dict, quick: bool = False, resume: bool =
 def summary(recipe: Recipe) -> dict:
     """Prints every network's Keras summary and a table of parameter counts beside the seed's
     documented figures; returns the counts."""
+    from kgen import models
+
     configure(recipe)
-    model = build_model(recipe)
+    # the networks alone: optimizer slots would add two copies of every weight (3.6 GB for the
+    # 200M-parameter MLP GAN) to count nothing
+    model = models.build(recipe, image_shape(recipe))
     for net in model.networks().values():
         net.summary(expand_nested=True)
     counts = parameter_counts(model)
