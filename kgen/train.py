@@ -273,9 +273,10 @@ def _train(recipe, model, strategy, loop, guard, cb, progress, train_ds, test_ds
                 n = _steps_left_in_budget(strategy, n, budget - (time.time() - start), seconds_per_step)
             chunk_start = time.time()
             logs = loop.train_chunk(iterator, tf.constant(n, tf.int64))
-            seconds_per_step = (time.time() - chunk_start) / n
             step, done = step + n, done + n
             logs = {k: float(v) for k, v in logs.items()}
+            # timed after reading the losses: on a GPU the call returns before the steps have run
+            seconds_per_step = (time.time() - chunk_start) / n
             guard.check(logs, f"epoch {epoch + 1}, step {done}")
             cb.on_train_batch_end(done - 1, logs)
             progress.update(done, logs)

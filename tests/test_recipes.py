@@ -20,11 +20,11 @@ PARAMS = [pytest.param(n, marks=pytest.mark.slow) if n in OWN_PROCESS else n for
 
 def summary_of(name: str) -> tuple[dict, str]:
     """(parameter counts, printed summary) of a recipe, as `--summary` gives them."""
-    code = (f"import contextlib, io, json\nfrom kgen import runs\nfrom kgen.recipes import {name} as r\n"
+    if name in OWN_PROCESS:
+        proc = run_python(
+            f"import contextlib, io, json\nfrom kgen import runs\nfrom kgen.recipes import {name} as r\n"
             "out = io.StringIO()\nwith contextlib.redirect_stdout(out):\n    counts = runs.summary(r.RECIPE)\n"
             "print(json.dumps([counts, out.getvalue()]))\n")
-    if name in OWN_PROCESS:
-        proc = run_python(code)
         assert proc.returncode == 0, proc.stderr[-2000:]
         counts, out = json.loads(proc.stdout.strip().splitlines()[-1])
         return counts, out
