@@ -2,7 +2,8 @@
 
     python benchmarks/compare.py [--recipes=mnist_vae,mnist_dcgan,...] [--runs=5] [--steps=30]
                                  [--warmup=5] [--batch=32] [--precision=off|mixed_bfloat16]
-                                 [--jit=false] [--out=benchmarks/compare.json]
+                                 [--jit=false] [--reference-precision=off]
+                                 [--out=benchmarks/compare.json]
 
 For each recipe, a reference step written as the TensorFlow tutorials write it (`tf.function` +
 `GradientTape` over the same Keras architectures, computing the same algorithm: the VAE's
@@ -16,6 +17,10 @@ Every measurement is a fresh process (a slow mode, if any, is chosen per process
 kgen alternating, each with `--warmup` untimed steps; each reports ms per step over `--steps`
 steps and its peak resident memory. The summary gives, per recipe, the median and the spread
 (min-max) of images/s for both, and the ratio of the medians. Run it on a quiet machine.
+
+`--precision` and `--jit` set kgen's path; the reference runs at `--reference-precision` (by
+default the same policy) without XLA, so `--precision=mixed_bfloat16 --reference-precision=off`
+sets kgen's fast path against the float32 tutorial loop.
 """
 
 from __future__ import annotations
@@ -185,6 +190,7 @@ class Options:
     batch: int = 32
     precision: str = "off"
     jit: bool = False
+    reference_precision: str = ""  # empty: the same as --precision
     out: str = ""
     one: str = ""  # internal: "recipe:impl" runs a single measurement in this process
     help: bool = False
@@ -207,8 +213,9 @@ def summarise(rows: list[dict]) -> list[dict]:
         for impl in ("reference", "kgen"):
             ips = [r["images_per_s"] for r in rows if r["recipe"] == name and r["impl"] == impl]
             mem = [r["peak_rss_mb"] for r in rows if r["recipe"] == name and r["impl"] == impl]
+            rows_i = [r for r in rows if r["recipe"] == name and r["impl"] == impl]
             entry[impl] = {"median": statistics.median(ips), "min": min(ips), "max": max(ips), "runs": len(ips),
-                           "peak_rss_mb": max(mem)}
+                           "peak_rss_mb": max(mem), "precision": rows_i[0]["precision"], "jit": rows_i[0]["jit"]}
         entry["ratio"] = entry["kgen"]["median"] / entry["reference"]["median"]
         entry["kgen_slowest_vs_median"] = entry["kgen"]["min"] / entry["kgen"]["median"]
         out.append(entry)
@@ -233,9 +240,11 @@ def main(argv: list[str]) -> int:
     for r in range(opts.runs):
         for name in opts.recipes.split(","):
             for impl in (("reference", "kgen") if r % 2 == 0 else ("kgen", "reference")):
+                precision, jit = (opts.precision, opts.jit) if impl == "kgen" else (
+                    opts.reference_precision or opts.precision, False)
                 cmd = [sys.executable, __file__, f"--one={name}:{impl}", f"--steps={opts.steps}",
-                       f"--warmup={opts.warmup}", f"--batch={opts.batch}", f"--precision={opts.precision}",
-                       f"--jit={opts.jit}"]
+                       f"--warmup={opts.warmup}", f"--batch={opts.batch}", f"--precision={precision}",
+                       f"--jit={jit}"]
                 proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600)
                 line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
                 if line is None:
