@@ -209,3 +209,8 @@ def tiny_conditional_recipe(tmp_path: Path, family: str, **overrides) -> Recipe:
     fields = {f.name: getattr(base.model, f.name) for f in dataclasses.fields(base.model)}
     recipe = dataclasses.replace(base, name=f"tiny_{family}", model=cls(**fields, num_classes=10))
     return config_lib.apply_overrides(recipe, overrides) if overrides else recipe
+
+
+def pytest_collection_modifyitems(items):
+    """The long multi-process checks first, so that the two workers do not end on one of them."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -28,10 +28,14 @@ SCRIPT = textwrap.dedent('''
 
     class Kill(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            if int(self.model.optimizer.iterations.numpy()) == 4:
+            if mode == "kill" and int(self.model.optimizer.iterations.numpy()) == 4:
                 os._exit(9)  # a crash at step 4: the last checkpoint is the mid-epoch one at step 3
 
-    if mode == "kill":
+        def on_epoch_end(self, epoch, logs=None):
+            if mode == "kill_at_epoch_end":
+                os._exit(9)  # a crash right after the first epoch's checkpoint (step 5)
+
+    if mode.startswith("kill"):
         train.run(recipe, callbacks=[Kill()], export_model=False)
     elif mode == "crash_in_write":
         real = os.replace
@@ -59,22 +63,25 @@ def checkpoint_names(root):
 
 
 @pytest.mark.slow
-def test_killed_mid_epoch_resumes_at_that_step_to_the_same_weights(tmp_path):
-    killed = go(tmp_path / "a", "kill")
-    assert killed.returncode == 9, killed.stderr[-2000:]
-    run_dir, names = checkpoint_names(tmp_path / "a")
-    assert names == ["ckpt-00000003.npz"]  # mid-epoch: 3 of epoch 1's 5 steps
-    resumed = go(tmp_path / "a", "resume")
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "at step 3 (epoch 1" in resumed.stdout
+def test_killed_runs_resume_at_their_step_to_the_same_weights(tmp_path):
     straight = go(tmp_path / "b", "straight")
     assert straight.returncode == 0, straight.stderr[-2000:]
-    a = np.load(run_dir / "checkpoints" / "ckpt-00000010.npz")
     b = np.load(checkpoint_names(tmp_path / "b")[0] / "checkpoints" / "ckpt-00000010.npz")
-    keys = [k for k in a.files if k != "meta"]
-    assert len(keys) > 10
-    for k in keys:  # bit-identical under --deterministic
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    # killed mid-epoch (3 of epoch 1's 5 steps), and right after the first epoch's checkpoint
+    for where, names, resumed_at in (("mid", ["ckpt-00000003.npz"], "at step 3 (epoch 1"),
+                                     ("end", ["ckpt-00000003.npz", "ckpt-00000005.npz"], "at step 5 (epoch 2")):
+        killed = go(tmp_path / where, "kill" if where == "mid" else "kill_at_epoch_end")
+        assert killed.returncode == 9, killed.stderr[-2000:]
+        run_dir, found = checkpoint_names(tmp_path / where)
+        assert found == names
+        resumed = go(tmp_path / where, "resume")
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        assert resumed_at in resumed.stdout
+        a = np.load(run_dir / "checkpoints" / "ckpt-00000010.npz")
+        keys = [k for k in a.files if k != "meta"]
+        assert len(keys) > 10
+        for k in keys:  # bit-identical under --deterministic
+            np.testing.assert_array_equal(a[k], b[k], err_msg=(where, k))
 
 
 def test_a_crash_during_the_write_keeps_the_previous_checkpoint(tmp_path):
