@@ -24,6 +24,10 @@ from kgen.networks.conv import ConvNet, DeconvNet  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# The tiny recipes train in float32 (`mixed_precision="off"`), not the default `auto`: their
+# tolerances are argued from float32 round-off, and `auto` would pick bfloat16 on CPUs with it.
+
+
 def tiny_vae_recipe(tmp_path: Path, **overrides) -> Recipe:
     """The MNIST VAE's shape with 8 filters, on 256 bundled digits: a few seconds an epoch."""
     recipe = Recipe(
@@ -37,7 +41,7 @@ def tiny_vae_recipe(tmp_path: Path, **overrides) -> Recipe:
         ),
         data=Data(name="mnist_sample", limit=256),
         optimizer=Optimizer(learning_rate=1e-3),
-        train=Train(epochs=2, batch_size=32, log_every_steps=2, grid_rows=2, verbose=0,
+        train=Train(epochs=2, batch_size=32, mixed_precision="off", log_every_steps=2, grid_rows=2, verbose=0,
                     logdir=str(tmp_path / "logs"), export_dir=str(tmp_path / "saved_models")),
     )
     return config_lib.apply_overrides(recipe, overrides) if overrides else recipe
@@ -84,10 +88,20 @@ def tiny_gan_recipe(tmp_path: Path, **overrides) -> Recipe:
         ),
         data=Data(name="mnist_sample", limit=256, scale="symmetric"),
         optimizer=Optimizer(learning_rate=2e-4, beta_1=0.5),
-        train=Train(epochs=2, batch_size=32, log_every_steps=2, grid_rows=2, verbose=0,
+        train=Train(epochs=2, batch_size=32, mixed_precision="off", log_every_steps=2, grid_rows=2, verbose=0,
                     logdir=str(tmp_path / "logs"), export_dir=str(tmp_path / "saved_models")),
     )
     return config_lib.apply_overrides(recipe, overrides) if overrides else recipe
+
+
+@pytest.fixture(autouse=True)
+def float32_policy_after_each_test():
+    """A run sets the process-wide dtype policy (bfloat16 under `auto` on CPUs with it); the next
+    test in this worker starts from float32 again."""
+    yield
+    import keras
+
+    keras.mixed_precision.set_dtype_policy("float32")
 
 
 _MIRRORED = []
@@ -114,7 +128,8 @@ def tiny_ddpm_recipe(tmp_path: Path, **overrides) -> Recipe:
                          timesteps=50, ema_decay=0.9, sample_steps=5, final_ancestral=False),
         data=Data(name="mnist_sample", limit=256, image_size=8, scale="symmetric"),
         optimizer=Optimizer(learning_rate=2e-3),
-        train=Train(epochs=2, batch_size=32, steps_per_epoch=3, log_every_steps=1, grid_rows=2, verbose=0,
+        train=Train(epochs=2, batch_size=32, mixed_precision="off", steps_per_epoch=3, log_every_steps=1, grid_rows=2,
+                    verbose=0,
                     logdir=str(tmp_path / "logs"), export_dir=str(tmp_path / "saved_models")),
     )
     return config_lib.apply_overrides(recipe, overrides) if overrides else recipe
@@ -137,7 +152,8 @@ def tiny_hybrid_recipe(tmp_path: Path, family: str, **overrides) -> Recipe:
         name=f"tiny_{family}", model=model,
         data=Data(name="mnist_sample", limit=256),
         optimizer=Optimizer(learning_rate=2e-3),
-        train=Train(epochs=2, batch_size=32, steps_per_epoch=3, log_every_steps=1, grid_rows=2, verbose=0,
+        train=Train(epochs=2, batch_size=32, mixed_precision="off", steps_per_epoch=3, log_every_steps=1, grid_rows=2,
+                    verbose=0,
                     logdir=str(tmp_path / "logs"), export_dir=str(tmp_path / "saved_models")),
     )
     return config_lib.apply_overrides(recipe, overrides) if overrides else recipe

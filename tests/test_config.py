@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 
 from kgen import cli, runs
@@ -79,10 +81,11 @@ def test_mixed_precision_auto_picks_by_hardware():
         assert fast_policy(cpuinfo="")[0] == "off"
 
 
-def test_mixed_precision_auto_is_resolved_before_building_and_recorded(capsys):
+def test_mixed_precision_auto_is_the_default_resolved_before_building_and_recorded(capsys):
     import keras
 
-    recipe = config_lib.apply_overrides(mnist_vae.RECIPE, {"train.mixed_precision": "auto"})
+    recipe = copy.deepcopy(mnist_vae.RECIPE)
+    assert recipe.train.mixed_precision == "auto"
     try:
         runs.configure(recipe)
         chosen = recipe.train.mixed_precision

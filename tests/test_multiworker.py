@@ -31,7 +31,7 @@ recipe = config.apply_overrides(mnist_vae.RECIPE, {
     "model.eval_images": 0, "optimizer.name": "sgd", "optimizer.learning_rate": 0.01,
     "train.epochs": epochs, "train.batch_size": 32, "train.steps_per_epoch": 4, "train.log_every_steps": 2,
     "train.grid_rows": 2, "train.verbose": 2, "train.logdir": out + "/logs", "train.export_dir": out + "/saved_models",
-    "train.checkpoint_every_steps": 2,
+    "train.checkpoint_every_steps": 2, "train.mixed_precision": "off",  # float32: the tolerance below
 })
 from kgen import runs
 result = train.run(recipe, resume_dir=runs.latest_run_dir(recipe) if resume else None)
