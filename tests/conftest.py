@@ -159,13 +159,14 @@ def tiny_hybrid_recipe(tmp_path: Path, family: str, **overrides) -> Recipe:
     return config_lib.apply_overrides(recipe, overrides) if overrides else recipe
 
 
-def one_step(recipe, image_shape, batch, strategy, weights=None, jit_compile=False):
+def one_step(recipe, image_shape, batch, strategy, weights=None, jit_compile=False, model=None):
     """(model, logs) after one step of the runner's loop (kgen.train.Loop over a distributed
     dataset) on `batch` = (images, labels), under `strategy`, from `weights` if given, the step
-    compiled with XLA if `jit_compile`."""
+    compiled with XLA if `jit_compile`; on `model` if given (built under `strategy`), else on a
+    new one."""
     from kgen import runs, train
 
-    model = runs.build_model(recipe, image_shape, strategy)
+    model = runs.build_model(recipe, image_shape, strategy) if model is None else model
     if weights is not None:
         model.set_weights(weights)
     x, y = batch

@@ -144,7 +144,13 @@ def test_mirrored_ddpm_step_equals_single_device(tmp_path, mirrored):
     mirrored_matches_single(tiny_ddpm_recipe(tmp_path), (8, 8, 1), (x0, tf.zeros(16, tf.int32)), mirrored)
 
 
-def test_run_and_export_round_trip(tmp_path):
+def test_run_export_round_trip_and_restore_from_the_run(tmp_path, capsys):
+    from PIL import Image
+
+    from kgen import restore
+
+    assert restore.main([str(tmp_path / "logs" / "tiny_ddpm" / "none"), "--mode=inpaint"]) == 2  # no run there
+    assert "neither a run directory" in capsys.readouterr().err
     result = train.run(tiny_ddpm_recipe(tmp_path))
     assert (result.run_dir / "inpainting.png").exists() and (result.run_dir / "samples" / "epoch_0002.png").exists()
     body = (
@@ -170,17 +176,8 @@ def test_run_and_export_round_trip(tmp_path):
     # the full T-step ancestral sampler, seeded: the same images for the same seed
     assert shape_d == [2, 8, 8, 1] and same_d and 0 <= lo_d and hi_d <= 1
 
-
-def test_cli_restore_modes(tmp_path, capsys):
-    from PIL import Image
-
-    from kgen import restore
-
-    recipe = tiny_ddpm_recipe(tmp_path, **{"train.epochs": "1", "train.steps_per_epoch": "1"})
-    assert restore.main([str(tmp_path / "logs" / "tiny_ddpm" / "none"), "--mode=inpaint"]) == 2  # no run there
-    assert "neither a run directory" in capsys.readouterr().err
-    train.run(recipe, export_model=False)
-    run_dir = next((tmp_path / "logs" / "tiny_ddpm").iterdir())
+    # python -m kgen.restore on the same run (its checkpoint, not the SavedModel)
+    run_dir = result.run_dir
     assert restore.main([str(run_dir), "--mode=inpaint"]) == 0
     grid = np.asarray(Image.open(run_dir / "restore_inpaint.png"))
     assert grid.shape == (3 * 9 + 1, 8 * 9 + 1)  # rows: masked input, output, original; 8 images

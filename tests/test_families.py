@@ -64,7 +64,7 @@ def test_quick_settings_build_and_take_one_step(name):
     if recipe.data.scale == "symmetric":
         x = 2.0 * x - 1.0
     before = [w.copy() for w in model.get_weights()]
-    model, logs = one_step(recipe, shape, (x, tf.zeros(b, tf.int32)), tf.distribute.get_strategy(), before)
+    model, logs = one_step(recipe, shape, (x, tf.zeros(b, tf.int32)), tf.distribute.get_strategy(), model=model)
     assert logs and all(np.isfinite(v) for v in logs.values()), logs
     assert max(np.abs(a - w).max() for a, w in zip(model.get_weights(), before)) > 0
     assert tuple(model.sample(2, 0).shape) == (2, *shape)
