@@ -3,7 +3,8 @@
     python benchmarks/compare.py [--recipes=mnist_vae,mnist_dcgan,...] [--runs=5] [--steps=30]
                                  [--warmup=5] [--batch=32] [--precision=off|mixed_bfloat16]
                                  [--jit=false] [--reference-precision=off]
-                                 [--out=benchmarks/compare.json]
+                                 [--impls=reference,kgen|paired] [--out=benchmarks/compare.json]
+                                 [--table=benchmarks/compare.json]
 
 For each recipe, a reference step written as the TensorFlow tutorials write it (`tf.function` +
 `GradientTape` over the same Keras architectures, computing the same algorithm: the VAE's
@@ -17,6 +18,13 @@ Every measurement is a fresh process (a slow mode, if any, is chosen per process
 kgen alternating, each with `--warmup` untimed steps; each reports ms per step over `--steps`
 steps and its peak resident memory. The summary gives, per recipe, the median and the spread
 (min-max) of images/s for both, and the ratio of the medians. Run it on a quiet machine.
+
+`--impls=paired` times both in each process instead, in six alternating rounds of `--steps` steps,
+and reports the median per-round ratio of each process: on a machine whose speed drifts (this
+one's reference loop varied 0.78-1.10 of its median from one process to the next) it is steadier:
+three processes' medians stayed within 0.955-1.016.
+`--impls=reference,kgen,kgen_step` adds kgen's `train_step` driven by a plain `tf.function` loop,
+which tells a gap in the step from a gap in the runner's loop.
 
 `--precision` and `--jit` set kgen's path; the reference runs at `--reference-precision` (by
 default the same policy) without XLA, so `--precision=mixed_bfloat16 --reference-precision=off`
@@ -153,32 +161,63 @@ def measure(name: str, impl: str, steps: int, warmup: int, batch: int, precision
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(n, *shape), dtype=np.uint8)
     labels = np.zeros(n, np.int32)
-    model = runs.build_model(recipe, shape)
     batches = lambda: data.index_batches(n, batch, 0, 0, 10_000, n // batch)  # noqa: E731
     lookup = train.in_memory(images, labels, recipe.data.scale)
-    if impl == "kgen":
-        strategy = tf.distribute.get_strategy()
-        it = iter(train.distributed_dataset(strategy, batches, lookup))
-        loop = train.Loop(model, strategy, jit)
-        key = next(iter(model.trackers))
 
-        def run(k):
-            float(loop.train_chunk(it, tf.constant(k, tf.int64))[key])
-    else:
+    def runner(impl):
+        """run(k): k training steps of `impl` on a model of its own."""
+        model = runs.build_model(recipe, shape)
+        if impl == "kgen":
+            strategy = tf.distribute.get_strategy()
+            it = iter(train.distributed_dataset(strategy, batches, lookup))
+            loop = train.Loop(model, strategy, jit)
+            key = next(iter(model.trackers))
+            return lambda k: float(loop.train_chunk(it, tf.constant(k, tf.int64))[key])
+        if impl == "kgen_step":  # kgen's train_step without the runner's loop: says where a gap lies
+            it = iter(batches().map(lookup).prefetch(tf.data.AUTOTUNE))
+            step = tf.function(model.train_step, jit_compile=jit)
+            key = next(iter(model.trackers))
+
+            def run(k):
+                for _ in range(k):
+                    logs = step(next(it))
+                return float(logs[key])
+            return run
         step = reference_step(recipe, model)
         it = iter(batches().map(lambda idx: lookup(idx)[0]).prefetch(tf.data.AUTOTUNE))
 
         def run(k):
             for _ in range(k):
                 loss = step(next(it))
-            float(loss)
-    run(warmup)
-    start = time.perf_counter()
-    run(steps)
-    secs = time.perf_counter() - start
-    return {"recipe": name, "impl": impl, "precision": precision, "jit": jit, "batch": batch, "steps": steps,
-            "ms_per_step": 1000 * secs / steps, "images_per_s": steps * batch / secs,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            return float(loss)
+        return run
+
+    def timed(run, k):
+        start = time.perf_counter()
+        run(k)
+        return time.perf_counter() - start
+
+    out = {"recipe": name, "impl": impl, "precision": precision, "jit": jit, "batch": batch, "steps": steps}
+    if impl == "paired":
+        # both in this process, alternating chunks of `steps` steps: the machine's drift (other
+        # tenants, clock) hits both alike, so the per-round ratio is steadier than across processes
+        runners = {"reference": runner("reference"), "kgen": runner("kgen")}
+        for run in runners.values():
+            run(warmup)
+        rounds = {"reference": [], "kgen": []}
+        for r in range(6):
+            for which in (("reference", "kgen") if r % 2 == 0 else ("kgen", "reference")):
+                rounds[which].append(steps * batch / timed(runners[which], steps))
+        ratios = [k / f for k, f in zip(rounds["kgen"], rounds["reference"])]
+        out.update({"reference_images_per_s": rounds["reference"], "kgen_images_per_s": rounds["kgen"],
+                    "ratios": ratios, "ratio": statistics.median(ratios), "images_per_s": statistics.median(rounds["kgen"])})
+    else:
+        run = runner(impl)
+        run(warmup)
+        secs = timed(run, steps)
+        out.update({"ms_per_step": 1000 * secs / steps, "images_per_s": steps * batch / secs})
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
 
 
 @dataclass
@@ -191,7 +230,11 @@ class Options:
     precision: str = "off"
     jit: bool = False
     reference_precision: str = ""  # empty: the same as --precision
+    # reference, kgen; kgen_step (kgen's train_step in a plain tf.function loop); paired (both in
+    # one process, alternating)
+    impls: str = "reference,kgen"
     out: str = ""
+    table: str = ""  # print the Markdown table of a report written by --out, and exit
     one: str = ""  # internal: "recipe:impl" runs a single measurement in this process
     help: bool = False
 
@@ -210,16 +253,63 @@ def summarise(rows: list[dict]) -> list[dict]:
     out = []
     for name in dict.fromkeys(r["recipe"] for r in rows):
         entry = {"recipe": name}
-        for impl in ("reference", "kgen"):
-            ips = [r["images_per_s"] for r in rows if r["recipe"] == name and r["impl"] == impl]
-            mem = [r["peak_rss_mb"] for r in rows if r["recipe"] == name and r["impl"] == impl]
-            rows_i = [r for r in rows if r["recipe"] == name and r["impl"] == impl]
+        paired = [r for r in rows if r["recipe"] == name and r["impl"] == "paired"]
+        if paired:
+            ratios = [r["ratio"] for r in paired]
+            rounds = [x for r in paired for x in r["ratios"]]
+            entry["paired"] = {
+                "ratio_median": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
+                "processes": len(paired), "rounds": len(rounds), "round_ratio_min": min(rounds),
+                "round_ratio_max": max(rounds), "precision": paired[0]["precision"], "jit": paired[0]["jit"],
+                "reference_median": statistics.median(x for r in paired for x in r["reference_images_per_s"]),
+                "kgen_median": statistics.median(x for r in paired for x in r["kgen_images_per_s"]),
+                "peak_rss_mb": max(r["peak_rss_mb"] for r in paired)}
+            out.append(entry)
+            continue
+        for impl in dict.fromkeys(r["impl"] for r in rows):
+            mine = [r for r in rows if r["recipe"] == name and r["impl"] == impl]
+            ips = [r["images_per_s"] for r in mine]
             entry[impl] = {"median": statistics.median(ips), "min": min(ips), "max": max(ips), "runs": len(ips),
-                           "peak_rss_mb": max(mem), "precision": rows_i[0]["precision"], "jit": rows_i[0]["jit"]}
+                           "peak_rss_mb": max(r["peak_rss_mb"] for r in mine), "precision": mine[0]["precision"],
+                           "jit": mine[0]["jit"], "slowest_vs_median": min(ips) / statistics.median(ips)}
         entry["ratio"] = entry["kgen"]["median"] / entry["reference"]["median"]
-        entry["kgen_slowest_vs_median"] = entry["kgen"]["min"] / entry["kgen"]["median"]
+        if "kgen_step" in entry:
+            entry["kgen_step_ratio"] = entry["kgen_step"]["median"] / entry["reference"]["median"]
+        entry["kgen_slowest_vs_median"] = entry["kgen"]["slowest_vs_median"]
         out.append(entry)
     return out
+
+
+def markdown(report: dict) -> str:
+    """The summary as the Markdown table benchmarks/README.md shows."""
+    def cell(d):
+        return f"{d['median']:.1f} ({d['min']:.1f}-{d['max']:.1f})"
+
+    def policy(d):
+        return ("bfloat16" if d["precision"] == "mixed_bfloat16" else "float32") + (" + XLA" if d["jit"] else "")
+
+    if report["summary"] and "paired" in report["summary"][0]:
+        rows = ["| recipe | reference images/s, median | kgen images/s, median | kgen / reference: median of the "
+                "processes (min-max) | per round (min-max) |", "|---|---|---|---|---|"]
+        for e in report["summary"]:
+            p = e["paired"]
+            rows.append(f"| {e['recipe']} | {p['reference_median']:.1f} | {p['kgen_median']:.1f} {policy(p)} "
+                        f"| {p['ratio_median']:.3f} ({p['ratio_min']:.3f}-{p['ratio_max']:.3f}) "
+                        f"| {p['round_ratio_min']:.2f}-{p['round_ratio_max']:.2f} |")
+        return (f"Measured {report['date']} on {report['cpu']} ({report['cores']} cores), "
+                f"{report['summary'][0]['paired']['processes']} processes per recipe, each timing both "
+                f"implementations in 6 alternating rounds:\n\n    {report['command']}\n\n" + "\n".join(rows))
+    rows = ["| recipe | reference images/s, median (min-max) | kgen images/s, median (min-max) | kgen / reference "
+            "| slowest / median, ref and kgen | peak RSS ref / kgen (MB) |", "|---|---|---|---|---|---|"]
+    for e in report["summary"]:
+        ref, kg = e["reference"], e["kgen"]
+        slow_ref = ref.get("slowest_vs_median", ref["min"] / ref["median"])
+        rows.append(f"| {e['recipe']} | {cell(ref)} {policy(ref)} | {cell(kg)} {policy(kg)} | {e['ratio']:.2f} "
+                    f"| {slow_ref:.2f} / {e['kgen_slowest_vs_median']:.2f} "
+                    f"| {ref['peak_rss_mb']:.0f} / {kg['peak_rss_mb']:.0f} |")
+    runs = report["summary"][0]["kgen"]["runs"] if report["summary"] else 0
+    return (f"Measured {report['date']} on {report['cpu']} ({report['cores']} cores), {runs} processes per recipe "
+            f"and implementation, alternating:\n\n    {report['command']}\n\n" + "\n".join(rows))
 
 
 def main(argv: list[str]) -> int:
@@ -230,6 +320,10 @@ def main(argv: list[str]) -> int:
     if opts.help:
         print(__doc__ + "\n" + args.help_text(Options()))
         return 0
+    if opts.table:
+        with open(opts.table) as f:
+            print(markdown(json.load(f)))
+        return 0
     if opts.one:
         name, impl = opts.one.split(":")
         print("RESULT " + json.dumps(measure(name, impl, opts.steps, opts.warmup, opts.batch, opts.precision,
@@ -239,8 +333,9 @@ def main(argv: list[str]) -> int:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     for r in range(opts.runs):
         for name in opts.recipes.split(","):
-            for impl in (("reference", "kgen") if r % 2 == 0 else ("kgen", "reference")):
-                precision, jit = (opts.precision, opts.jit) if impl == "kgen" else (
+            impls = opts.impls.split(",")
+            for impl in (impls if r % 2 == 0 else impls[::-1]):
+                precision, jit = (opts.precision, opts.jit) if impl != "reference" else (
                     opts.reference_precision or opts.precision, False)
                 cmd = [sys.executable, __file__, f"--one={name}:{impl}", f"--steps={opts.steps}",
                        f"--warmup={opts.warmup}", f"--batch={opts.batch}", f"--precision={precision}",
@@ -258,7 +353,7 @@ def main(argv: list[str]) -> int:
     if opts.out:
         with open(opts.out, "w") as f:
             f.write(text + "\n")
-    print(json.dumps(report["summary"], indent=2))
+    print(markdown(report))
     return 0
 
 

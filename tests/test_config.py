@@ -84,7 +84,9 @@ def test_mixed_precision_auto_picks_by_hardware():
 def test_mixed_precision_auto_is_the_default_resolved_before_building_and_recorded(capsys):
     import keras
 
-    recipe = copy.deepcopy(mnist_vae.RECIPE)
+    from kgen.recipes import mnist_dcgan
+
+    recipe = copy.deepcopy(mnist_dcgan.RECIPE)
     assert recipe.train.mixed_precision == "auto"
     try:
         runs.configure(recipe)
