@@ -100,8 +100,8 @@ class Train:
     # float32's quality at an equal time budget (better FID with ~1.5x the steps; the measurement
     # is in benchmarks/README.md). `off` is float32 throughout.
     mixed_precision: str = choices("off", "mixed_float16", "mixed_bfloat16", "auto", default="auto")
-    # XLA: off by default until measured on a quiet machine (benchmarks/compare.py --jit=true);
-    # turn it on for GPUs.
+    # XLA: off by default; on a 2-core AMD EPYC it made the DCGAN step 12x slower (measured with
+    # benchmarks/compare.py --jit=true, benchmarks/README.md). Time it before using it on GPUs.
     jit_compile: bool = False
     log_every_steps: int = num(50, 1)  # per-step TensorBoard scalars: mean over this many steps
     grid_rows: int = num(8, 1, 32)  # the epoch sample grid is grid_rows x grid_rows images
