@@ -177,19 +177,16 @@ def measure(name: str, impl: str, steps: int, warmup: int, batch: int, precision
             it = iter(batches().map(lookup).prefetch(tf.data.AUTOTUNE))
             step = tf.function(model.train_step, jit_compile=jit)
             key = next(iter(model.trackers))
-
-            def run(k):
-                for _ in range(k):
-                    logs = step(next(it))
-                return float(logs[key])
-            return run
-        step = reference_step(recipe, model)
-        it = iter(batches().map(lambda idx: lookup(idx)[0]).prefetch(tf.data.AUTOTUNE))
+            loss_of = lambda logs: logs[key]  # noqa: E731
+        else:
+            step = reference_step(recipe, model)
+            it = iter(batches().map(lambda idx: lookup(idx)[0]).prefetch(tf.data.AUTOTUNE))
+            loss_of = lambda loss: loss  # noqa: E731
 
         def run(k):
             for _ in range(k):
-                loss = step(next(it))
-            return float(loss)
+                out = step(next(it))
+            return float(loss_of(out))
         return run
 
     def timed(run, k):

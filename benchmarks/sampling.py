@@ -19,7 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 
 from kgen import args, evaluate
@@ -33,14 +32,6 @@ def time_endpoint(fn, batch: int, repeats: int) -> list[float]:
         fn(num_samples=tf.constant(batch), seed=tf.constant(r + 1)).numpy()
         rates.append(batch / (time.perf_counter() - start))
     return rates
-
-
-def draw(fn, n: int, batch: int = 500) -> np.ndarray:
-    out = []
-    for i, start in enumerate(range(0, n, batch)):
-        out.append(fn(num_samples=tf.constant(min(batch, n - start)), seed=tf.constant(i)).numpy())
-        print(f"sampling.py: {start + len(out[-1]):,} of {n:,}", file=sys.stderr, flush=True)
-    return np.concatenate(out)
 
 
 def main(argv):
@@ -63,7 +54,7 @@ def main(argv):
                           "images_per_s_min": round(min(rates), 3), "images_per_s_max": round(max(rates), 3),
                           "repeats": repeats}), flush=True)
     for name, fn in endpoints.items() if fid_samples else ():
-        m = evaluate.evaluate_images(draw(fn, fid_samples), "mnist", data_path)
+        m = evaluate.evaluate_images(evaluate.draw_from(fn, fid_samples, 0), "mnist", data_path)
         print(json.dumps({"sampler": name, "num_samples": fid_samples,
                           **{k: m[k] for k in ("fid", "kid", "kid_std", "coverage", "mean_confidence")}}),
               flush=True)

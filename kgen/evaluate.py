@@ -108,6 +108,11 @@ def draw(saved_model: Path, n: int, seed: int, batch: int = 500, endpoint: str =
     if fn is None:
         found = sorted(k for k in dir(model) if k.startswith("sample"))
         raise ConfigError(f"--endpoint={endpoint}: {saved_model} has no such endpoint; it has {', '.join(found)}")
+    return draw_from(fn, n, seed, batch)
+
+
+def draw_from(fn, n: int, seed: int, batch: int = 500) -> np.ndarray:
+    """n images from an endpoint `fn(num_samples, seed)`, in batches with seeds of their own."""
     out = []
     for i, start in enumerate(range(0, n, batch)):
         m = min(batch, n - start)

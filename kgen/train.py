@@ -305,19 +305,21 @@ def _steps_left_in_budget(strategy, n: int, seconds_left: float, seconds_per_ste
     slow model are a minute: runs compared at one budget would differ by that much). The first
     chunk is one step, to measure the rate; every worker takes the smallest count."""
     fit = 1 if seconds_per_step is None else max(1, int(np.ceil(seconds_left / seconds_per_step)))
-    n = min(n, fit)
-    if strategy.extended._in_multi_worker_mode():  # noqa: SLF001 - no public equivalent
-        n = int(strategy.reduce("MIN", strategy.run(lambda: tf.constant(n, tf.int64)), axis=None).numpy())
-    return n
+    return int(_across_workers(strategy, min(n, fit), "MIN", tf.int64))
 
 
 def _all_agree(strategy, flag: bool) -> bool:
     """True when any worker says so: all workers must stop at the same step, or the others would
     wait forever in the next all-reduce."""
-    if strategy.extended._in_multi_worker_mode():  # noqa: SLF001 - no public equivalent
-        value = strategy.reduce("MAX", strategy.run(lambda: tf.constant(float(flag))), axis=None)
-        return bool(value.numpy() > 0)
-    return flag
+    return bool(_across_workers(strategy, float(flag), "MAX", tf.float32) > 0)
+
+
+def _across_workers(strategy, value, op: str, dtype):
+    """`value` reduced over the workers of a multi-worker run with `op` ("MIN" or "MAX"); in any
+    other run, `value` itself."""
+    if not strategy.extended._in_multi_worker_mode():  # noqa: SLF001 - no public equivalent
+        return value
+    return strategy.reduce(op, strategy.run(lambda: tf.constant(value, dtype)), axis=None).numpy()
 
 
 def finish(recipe, model, bundle, run_dir, logger, checkpoints, history, step, stopped_by_budget, elapsed,
