@@ -102,16 +102,22 @@ def test_two_workers_train_like_one_process_resume_and_only_the_chief_writes(tmp
     one, _ = weights_of(tmp_path / "single")
     assert meta["step"] == 8 and set(mw) == set(one)
     # Eight SGD steps at lr 0.01. The two workers differ from one process only in how float32
-    # gradient sums are grouped (two halves of the batch, then an all-reduce). An output bias sums
-    # B * H * W = 32 * 784 ~ 25,000 terms; regrouping moves such a sum by ~sqrt(N) * eps32 ~ 2e-5
-    # of its size (round-off errors add like a random walk). The weights are the sum of those
-    # steps, so allow 1e-4 of each variable's largest weight (5x that), plus 1e-6 absolute for
-    # variables near 0.
+    # gradient sums are grouped (two halves of the batch, then an all-reduce) and in the kernels
+    # picked for a batch of 16 instead of 32. An output bias sums B * H * W = 32 * 784 ~ 25,000
+    # terms of both signs: regrouping moves such a sum by ~sqrt(N) * eps32 ~ 2e-5 of the sum of
+    # their absolute values, which cancellation makes larger relative to the sum itself, and eight
+    # steps compound it. Measured: under 1e-4 of a variable's largest weight with TensorFlow's
+    # default threads, 2.0e-4 (a decoder bias) with one intra-op thread per process
+    # (TF_NUM_INTRAOP_THREADS=1), which failed the earlier 1e-4. The tolerance is 1e-3 of it
+    # (5x the worst seen), plus 1e-6 absolute for variables near 0. The faults this test is for
+    # show far above it in the biases, which start at 0 and so are the sum of the eight steps: a
+    # step lost or repeated on resume moves them by ~1/8 of their value, a replica's gradients
+    # dropped or counted twice by ~1/2.
     for p in mw:
         if mw[p].dtype.kind != "f":
             np.testing.assert_array_equal(mw[p], one[p], err_msg=p)
             continue
-        tol = 1e-4 * np.abs(one[p]).max() + 1e-6
+        tol = 1e-3 * np.abs(one[p]).max() + 1e-6
         assert np.abs(mw[p] - one[p]).max() <= tol, (p, np.abs(mw[p] - one[p]).max(), tol)
 
 
