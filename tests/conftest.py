@@ -15,6 +15,12 @@ import tensorflow as tf  # noqa: E402
 
 _cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+# Grappler (TensorFlow's graph rewriter) off in the test processes: its rewrites keep the
+# results, and on the first call of a U-Net step it costs more than the step itself (3.5 of 6.7 s
+# for the quick DDPM's), on every one of the suite's dozens of fresh steps. Of the interpreters
+# the tests start, those that run the tests' own code (kill and resume, multi-worker) turn it off
+# too; the command line, kgen.results and the plain-TensorFlow loads run with it, as a user's do.
+tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
 from kgen import config as config_lib  # noqa: E402
 from kgen.config import Data, Optimizer, Recipe, Train  # noqa: E402
@@ -210,6 +216,8 @@ def mirrored_matches_single(recipe, image_shape, batch, strategy, learning_rate=
 
 
 def runs_build(recipe, image_shape):
+    """The model as a run builds it, optimizer slots included: a model from `models.build` alone
+    (its networks) creates them inside its first `fit` step, which TensorFlow then traces twice."""
     from kgen import runs
 
     return runs.build_model(recipe, image_shape)

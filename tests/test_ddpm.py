@@ -7,7 +7,7 @@ from kgen import models, train
 from kgen.schedules import DDIMSampler, DDPMSampler, NoiseSchedule
 from kgen.schedules.noise import cosine_betas
 
-from conftest import mirrored_matches_single, plain_tf, tiny_ddpm_recipe
+from conftest import mirrored_matches_single, plain_tf, runs_build, tiny_ddpm_recipe
 
 
 def test_linear_schedule_closed_forms():
@@ -75,7 +75,7 @@ def digits(n=32):
 
 
 def test_training_lowers_the_loss_and_ema_follows(tmp_path):
-    model = models.build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
+    model = runs_build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
     x0 = digits()
     before = fixed_loss(model, x0)
     w0 = [w.numpy().copy() for w in model.network.weights]

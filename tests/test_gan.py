@@ -7,7 +7,7 @@ import tensorflow as tf
 from kgen import losses, models, runs, train
 from kgen.checkpoint import Checkpointer
 
-from conftest import mirrored_matches_single, plain_tf, tiny_gan_recipe
+from conftest import mirrored_matches_single, plain_tf, runs_build, tiny_gan_recipe
 from test_train import event_tags
 
 
@@ -44,7 +44,7 @@ def test_two_optimizers_each_move_only_their_network(tmp_path):
 
 
 def test_d_steps_and_label_options(tmp_path):
-    model = models.build(tiny_gan_recipe(tmp_path, **{"model.d_steps": "3", "model.label_smoothing": "0.1",
+    model = runs_build(tiny_gan_recipe(tmp_path, **{"model.d_steps": "3", "model.label_smoothing": "0.1",
                                                       "model.label_flip": "0.05"}), (28, 28, 1))
     fit_one(model, *batch(), steps=2)
     assert int(model.d_optimizer.iterations.numpy()) == 6 and int(model.g_optimizer.iterations.numpy()) == 2
@@ -52,7 +52,7 @@ def test_d_steps_and_label_options(tmp_path):
 
 def test_discriminator_learns_and_reports_probabilities(tmp_path):
     """With the generator frozen (learning rate 0), D separates real from fake: D(x) up, D(G(z)) down."""
-    model = models.build(tiny_gan_recipe(tmp_path, **{"optimizer.learning_rate": "0", "model.d_learning_rate": "2e-3"}),
+    model = runs_build(tiny_gan_recipe(tmp_path, **{"optimizer.learning_rate": "0", "model.d_learning_rate": "2e-3"}),
                          (28, 28, 1))
     x = tf.constant(np.load(os.path.join(os.path.dirname(models.__file__), "..", "data", "bundled",
                                          "mnist_sample.npz"))["x_train"][:32, ..., None] / 127.5 - 1, tf.float32)

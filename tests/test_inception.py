@@ -19,34 +19,40 @@ def weights_file(tmp_path_factory):
     return str(path)
 
 
-def test_features_of_any_size_and_channels(weights_file):
-    model = inception.build(weights_file)
+@pytest.fixture(scope="module")
+def model(weights_file):
+    return inception.build(weights_file)
+
+
+def test_features_of_any_size_and_channels(model):
     rng = np.random.default_rng(0)
     images = rng.random((3, 40, 40, 3))
     rgb = inception.features(model, images, batch=2)
-    grey = inception.features(model, rng.random((2, 28, 28, 1)))
-    assert rgb.shape == (3, 2048) and grey.shape == (2, 2048)
-    assert np.isfinite(rgb).all() and np.isfinite(grey).all()
+    grey = rng.random((2, 28, 28, 1))
+    assert rgb.shape == (3, 2048) and inception.features(model, grey).shape == (2, 2048)
+    assert np.isfinite(rgb).all()
+    # a grey image is the colour image with three equal channels
+    np.testing.assert_array_equal(inception.features(model, grey), inception.features(model, np.repeat(grey, 3, -1)))
     # inference mode: an image's features do not depend on the batch it came in (BatchNorm uses
     # its moving statistics); float32 round-off of a deep net, relative to the features' scale
     whole = inception.features(model, images, batch=3)
     assert np.abs(whole - rgb).max() <= 1e-4 * np.abs(whole).max()
 
 
-def test_fid_zero_against_itself_and_positive_against_other_images(weights_file):
+def test_fid_zero_against_itself_and_positive_against_other_images(model, weights_file):
     rng = np.random.default_rng(1)
     faces = rng.random((8, 32, 32, 3)).astype(np.float32) * 0.5
-    same = evaluate.evaluate_inception(faces, faces, "test", weights_file)
+    feats = inception.features(model, faces)
+    same = evaluate.distances_of(feats, feats, 0)
     other = evaluate.evaluate_inception(np.clip(faces + 0.5, 0, 1), faces, "test", weights_file)
     # identical feature sets: the mean term is 0 and Tr(S + S - 2 (S S)^(1/2)) is 0 but for the
     # square roots of the round-off eigenvalues (about eps * trace) of the 2041 null directions of a
     # rank-7 2048-d covariance: at most 2048 * sqrt(eps * trace)
-    feats = inception.features(inception.build(weights_file), faces)
     bound = 2048 * np.sqrt(np.finfo(np.float64).eps * np.trace(np.cov(feats, rowvar=False)))
     assert abs(same["fid"]) <= bound
     assert other["fid"] > 100 * bound
-    assert same["num_samples"] == 8 and same["reference_images"] == 8
-    assert weights_file in same["features"]
+    assert other["num_samples"] == 8 and other["reference_images"] == 8
+    assert weights_file in other["features"]
 
 
 def test_missing_weights_file_says_how_to_make_one(tmp_path):

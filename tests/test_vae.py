@@ -5,7 +5,7 @@ import tensorflow as tf
 from kgen import losses, models
 from kgen.config import apply_overrides
 
-from conftest import tiny_vae_recipe
+from conftest import runs_build, tiny_vae_recipe
 
 
 def test_gaussian_log_density_closed_form():
@@ -37,7 +37,7 @@ def test_bernoulli_log_likelihood_matches_formula():
 
 def test_terms_add_up_and_training_lowers_the_loss(tmp_path):
     recipe = tiny_vae_recipe(tmp_path, **{"optimizer.learning_rate": "3e-3"})
-    model = models.build(recipe, (28, 28, 1))
+    model = runs_build(recipe, (28, 28, 1))
     from kgen import data
 
     bundle = data.load(recipe.data)
@@ -69,7 +69,7 @@ def test_mixed_precision_keeps_losses_float32(tmp_path, policy):
     recipe = apply_overrides(tiny_vae_recipe(tmp_path), {"train.mixed_precision": policy})
     keras.mixed_precision.set_dtype_policy(policy)
     try:
-        model = models.build(recipe, (28, 28, 1))
+        model = runs_build(recipe, (28, 28, 1))
         assert model.encoder.layers[0].compute_dtype == policy.split("_")[1]
         x = tf.random.stateless_uniform([32, 28, 28, 1], seed=[1, 2])
         logs = model.fit(tf.data.Dataset.from_tensors((x, tf.zeros(32, tf.int32))), verbose=0).history

@@ -9,7 +9,7 @@ from kgen.data.mnist import bundled_sample_path
 from kgen.errors import ConfigError
 from kgen.export import export
 
-from conftest import tiny_vae_recipe
+from conftest import runs_build, tiny_vae_recipe
 
 
 def mixture_recipe(tmp_path, **kw):
@@ -32,7 +32,7 @@ def test_trainable_and_fixed_mixture(tmp_path):
     x = tf.constant(np.load(bundled_sample_path())["x_train"][:32, ..., None] / 255.0, tf.float32)
     ds = tf.data.Dataset.from_tensors((x, tf.zeros(32, tf.int32))).repeat(5)
     for trainable in (True, False):
-        model = models.build(mixture_recipe(tmp_path, **{"model.prior_trainable": str(trainable)}), (28, 28, 1))
+        model = runs_build(mixture_recipe(tmp_path, **{"model.prior_trainable": str(trainable)}), (28, 28, 1))
         before = model.prior.means.numpy().copy()
         model.fit(ds, epochs=1, verbose=0, shuffle=False)
         moved = np.abs(model.prior.means.numpy() - before).max()

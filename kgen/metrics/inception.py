@@ -49,13 +49,19 @@ def build(weights: str | None = None) -> keras.Model:
 
 def features(model: keras.Model, images: np.ndarray, batch: int = 50) -> np.ndarray:
     """images [N, H, W, C] in [0, 1] (C = 1 or 3) -> pool features [N, 2048]."""
+    embed = getattr(model, "_kgen_embed", None)
+    if embed is None:
+        # traced once per model (kept on it) for any image size and batch: a trace of
+        # InceptionV3 takes seconds, and every new batch shape would take another
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+        def embed(x):
+            x = tf.image.resize(x, (SIZE, SIZE), method="bilinear", antialias=False)
+            return model(x * 2.0 - 1.0, training=False)
 
-    @tf.function
-    def embed(x):
-        x = tf.image.resize(x, (SIZE, SIZE), method="bilinear", antialias=False)
-        if x.shape[-1] == 1:
-            x = tf.image.grayscale_to_rgb(x)
-        return model(x * 2.0 - 1.0, training=False)
+        model._kgen_embed = embed
 
-    out = [embed(tf.constant(images[i : i + batch], tf.float32)).numpy() for i in range(0, len(images), batch)]
+    def rgb(x):
+        return np.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
+
+    out = [embed(tf.constant(rgb(images[i : i + batch]), tf.float32)).numpy() for i in range(0, len(images), batch)]
     return np.concatenate(out).astype(np.float64)
