@@ -162,12 +162,14 @@ class DDPM(GenerativeModel):
         """x_T = z -> images in [0, 1] with DDIM (`steps`, default the recipe's)."""
         steps = self.sample_steps if steps is None else steps
         cond = self.default_cond(tf.shape(z)[0]) if cond is None else cond
-        if tf.executing_eagerly():  # grids during training: one compiled loop, not step by step
-            if not hasattr(self, "_ddim_graph"):
-                self._ddim_graph = tf.function(lambda z, s, n, c: self.ddim.sample(self.eps_for(c), z, s, n))
-            return self._to_unit(self._ddim_graph(tf.convert_to_tensor(z, tf.float32), tf.constant(seed),
-                                                  tf.constant(steps), cond))
-        return self._to_unit(self.ddim.sample(self.eps_for(cond), z, seed, steps))
+        # One compiled DDIM loop for every caller: eagerly (the grids during training) it runs as
+        # one graph, not step by step, and the SavedModel's `sample`, `sample_steps` and
+        # `generate` share its one trace of the U-Net loop instead of tracing it each.
+        if not hasattr(self, "_ddim_graph"):
+            self._ddim_graph = tf.function(lambda z, s, n, c: self.ddim.sample(self.eps_for(c), z, s, n),
+                                           reduce_retracing=True)
+        return self._to_unit(self._ddim_graph(tf.convert_to_tensor(z, tf.float32), tf.convert_to_tensor(seed, tf.int32),
+                                              tf.convert_to_tensor(steps, tf.int32), cond))
 
     def sample(self, num_samples, seed, steps=None):
         return self.generate(self.prior_noise(num_samples, seed), steps, seed, self.sample_cond(num_samples, seed))
