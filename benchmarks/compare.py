@@ -155,7 +155,7 @@ def measure(name: str, impl: str, steps: int, warmup: int, batch: int, precision
     recipe = importlib.import_module(f"kgen.recipes.{name}").RECIPE
     recipe, _ = runs.resolve(recipe, {"train.batch_size": batch, "train.mixed_precision": precision,
                                       "train.jit_compile": jit})
-    runs.configure(recipe)
+    recipe = runs.configure(recipe)
     shape = runs.image_shape(recipe)
     n = 8 * batch
     rng = np.random.default_rng(0)

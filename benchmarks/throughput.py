@@ -46,7 +46,7 @@ def main(argv):
     recipe = importlib.import_module(f"kgen.recipes.{name}").RECIPE
     quick = options.pop("quick", "false") == "true"
     recipe, _ = runs.resolve(recipe, options, quick=quick)
-    runs.configure(recipe)
+    recipe = runs.configure(recipe)
     start = time.perf_counter()
     bundle = data.load(recipe.data, recipe.seed)
     secs = time.perf_counter() - start

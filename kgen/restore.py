@@ -72,7 +72,7 @@ def find_run(target: str, logdir: str = "logs") -> Path:
 
 def run_restore(run_dir: Path, mode: str, input_path: str = "", sigma: float = 0.2, seed: int = 0) -> Path:
     recipe = runs.read_recipe(run_dir)
-    runs.configure(recipe)
+    recipe = runs.configure(recipe)
     cfg = recipe.data
     model = runs.build_model(recipe)
     if not hasattr(model, "inpaint"):

@@ -58,20 +58,24 @@ def is_chief(strategy) -> bool:
                                              and "chief" not in resolver.cluster_spec().as_dict())
 
 
-def configure(recipe: Recipe) -> None:
-    """Seeds, determinism and the dtype policy: process-wide settings, applied before building."""
+def configure(recipe: Recipe) -> Recipe:
+    """Seeds, determinism and the dtype policy: process-wide settings, applied before building.
+    Returns the recipe as it runs: a copy with `auto` replaced by the policy chosen (what
+    config.json records and the optimizers see); the recipe given is left as it was."""
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(recipe.seed)
     if recipe.deterministic:
         tf.config.experimental.enable_op_determinism()
+    recipe = config_lib.apply_overrides(recipe, {})
     if recipe.train.mixed_precision == "auto":
         policy, why = fast_policy()
         print(f"kgen: --train.mixed_precision=auto chose {policy} ({why})", flush=True)
-        recipe.train.mixed_precision = policy  # what config.json records and the optimizers see
+        recipe.train.mixed_precision = policy
     mp = recipe.train.mixed_precision
     keras.mixed_precision.set_dtype_policy("float32" if mp == "off" else mp)
+    return recipe
 
 
 def cpu_flags(cpuinfo: str | None = None) -> set[str]:
@@ -107,10 +111,10 @@ def fast_policy(gpu_capability: tuple | None = None, cpuinfo: str | None = None)
 
 
 def start(recipe: Recipe):
-    """The strategy first (see make_strategy), then the process-wide settings."""
+    """(strategy, the recipe as it runs): the strategy first (see make_strategy), then the
+    process-wide settings."""
     strategy = make_strategy(recipe.distribute, recipe.distribute_timeout)
-    configure(recipe)
-    return strategy
+    return strategy, configure(recipe)
 
 
 def runs_dir(recipe: Recipe) -> Path:
@@ -245,7 +249,7 @@ def summary(recipe: Recipe) -> dict:
     documented figures; returns the counts."""
     from kgen import models
 
-    configure(recipe)
+    recipe = configure(recipe)
     # the networks alone: optimizer slots would add two copies of every weight (3.6 GB for the
     # 200M-parameter MLP GAN) to count nothing
     model = models.build(recipe, image_shape(recipe))

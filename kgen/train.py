@@ -148,9 +148,9 @@ def check_labels(bundle, num_classes: int, recipe: Recipe) -> None:
 def run(recipe: Recipe, resume_dir: Path | None = None, callbacks=(), export_model: bool = True,
         strategy=None) -> RunResult:
     if strategy is None:
-        strategy = runs.start(recipe)
+        strategy, recipe = runs.start(recipe)
     else:
-        runs.configure(recipe)
+        recipe = runs.configure(recipe)
     chief = runs.is_chief(strategy)
     t = recipe.train
     bundle = data_lib.load(recipe.data, recipe.seed)

@@ -15,12 +15,6 @@ import tensorflow as tf  # noqa: E402
 
 _cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-# Grappler (TensorFlow's graph rewriter) off in the test processes: its rewrites keep the
-# results, and on the first call of a U-Net step it costs more than the step itself (3.5 of 6.7 s
-# for the quick DDPM's), on every one of the suite's dozens of fresh steps. Of the interpreters
-# the tests start, those that run the tests' own code (kill and resume, multi-worker) turn it off
-# too; the command line, kgen.results and the plain-TensorFlow loads run with it, as a user's do.
-tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
 from kgen import config as config_lib  # noqa: E402
 from kgen.config import Data, Optimizer, Recipe, Train  # noqa: E402

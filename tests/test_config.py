@@ -89,8 +89,9 @@ def test_mixed_precision_auto_is_the_default_resolved_before_building_and_record
     recipe = copy.deepcopy(mnist_dcgan.RECIPE)
     assert recipe.train.mixed_precision == "auto"
     try:
-        runs.configure(recipe)
-        chosen = recipe.train.mixed_precision
+        ran = runs.configure(recipe)
+        chosen = ran.train.mixed_precision
+        assert recipe.train.mixed_precision == "auto"  # the recipe given is not changed
         assert chosen in ("off", "mixed_bfloat16", "mixed_float16")
         assert f"chose {chosen}" in capsys.readouterr().out
         assert keras.mixed_precision.dtype_policy().name == ("float32" if chosen == "off" else chosen)

@@ -20,8 +20,6 @@ pytestmark = pytest.mark.slow
 
 WORKER = r'''
 import sys
-import tensorflow as tf
-tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})  # as conftest
 from kgen import config, train
 from kgen.recipes import mnist_vae
 
