@@ -143,8 +143,10 @@ def reference_step(recipe, model):
     raise ValueError(f"no reference step for family {family}")
 
 
-def measure(name: str, impl: str, steps: int, warmup: int, batch: int, precision: str, jit: bool) -> dict:
-    """One timed run in this process."""
+def measure(name: str, impl: str, steps: int, warmup: int, batch: int, precision: str, jit: bool,
+            reference_precision: str = "") -> dict:
+    """One timed run in this process; `paired` builds the reference at `reference_precision`
+    (default `precision`) and kgen's model at `precision`."""
     import importlib
 
     import numpy as np
@@ -152,10 +154,14 @@ def measure(name: str, impl: str, steps: int, warmup: int, batch: int, precision
 
     from kgen import data, runs, train
 
-    recipe = importlib.import_module(f"kgen.recipes.{name}").RECIPE
-    recipe, _ = runs.resolve(recipe, {"train.batch_size": batch, "train.mixed_precision": precision,
-                                      "train.jit_compile": jit})
-    recipe = runs.configure(recipe)
+    def configured(policy):
+        """The recipe at `policy`, set as the process's dtype policy for the models built next."""
+        recipe = importlib.import_module(f"kgen.recipes.{name}").RECIPE
+        recipe, _ = runs.resolve(recipe, {"train.batch_size": batch, "train.mixed_precision": policy,
+                                          "train.jit_compile": jit})
+        return runs.configure(recipe)
+
+    recipe = configured(precision)
     shape = runs.image_shape(recipe)
     n = 8 * batch
     rng = np.random.default_rng(0)
@@ -164,7 +170,7 @@ def measure(name: str, impl: str, steps: int, warmup: int, batch: int, precision
     batches = lambda: data.index_batches(n, batch, 0, 0, 10_000, n // batch)  # noqa: E731
     lookup = train.in_memory(images, labels, recipe.data.scale)
 
-    def runner(impl):
+    def runner(impl, recipe=recipe):
         """run(k): k training steps of `impl` on a model of its own."""
         model = runs.build_model(recipe, shape)
         if impl == "kgen":
@@ -196,9 +202,13 @@ def measure(name: str, impl: str, steps: int, warmup: int, batch: int, precision
 
     out = {"recipe": name, "impl": impl, "precision": precision, "jit": jit, "batch": batch, "steps": steps}
     if impl == "paired":
+        out["reference_precision"] = reference_precision or precision
+    if impl == "paired":
         # both in this process, alternating chunks of `steps` steps: the machine's drift (other
         # tenants, clock) hits both alike, so the per-round ratio is steadier than across processes
-        runners = {"reference": runner("reference"), "kgen": runner("kgen")}
+        # the reference first, at its own policy (a layer keeps the policy it was built under)
+        reference = runner("reference", configured(reference_precision or precision))
+        runners = {"reference": reference, "kgen": runner("kgen", configured(precision))}
         for run in runners.values():
             run(warmup)
         rounds = {"reference": [], "kgen": []}
@@ -258,6 +268,7 @@ def summarise(rows: list[dict]) -> list[dict]:
                 "ratio_median": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
                 "processes": len(paired), "rounds": len(rounds), "round_ratio_min": min(rounds),
                 "round_ratio_max": max(rounds), "precision": paired[0]["precision"], "jit": paired[0]["jit"],
+                "reference_precision": paired[0].get("reference_precision", paired[0]["precision"]),
                 "reference_median": statistics.median(x for r in paired for x in r["reference_images_per_s"]),
                 "kgen_median": statistics.median(x for r in paired for x in r["kgen_images_per_s"]),
                 "peak_rss_mb": max(r["peak_rss_mb"] for r in paired)}
@@ -290,7 +301,8 @@ def markdown(report: dict) -> str:
                 "processes (min-max) | per round (min-max) |", "|---|---|---|---|---|"]
         for e in report["summary"]:
             p = e["paired"]
-            rows.append(f"| {e['recipe']} | {p['reference_median']:.1f} | {p['kgen_median']:.1f} {policy(p)} "
+            ref_policy = policy({"precision": p.get("reference_precision", p["precision"]), "jit": False})
+            rows.append(f"| {e['recipe']} | {p['reference_median']:.1f} {ref_policy} | {p['kgen_median']:.1f} {policy(p)} "
                         f"| {p['ratio_median']:.3f} ({p['ratio_min']:.3f}-{p['ratio_max']:.3f}) "
                         f"| {p['round_ratio_min']:.2f}-{p['round_ratio_max']:.2f} |")
         return (f"Measured {report['date']} on {report['cpu']} ({report['cores']} cores), "
@@ -324,7 +336,7 @@ def main(argv: list[str]) -> int:
     if opts.one:
         name, impl = opts.one.split(":")
         print("RESULT " + json.dumps(measure(name, impl, opts.steps, opts.warmup, opts.batch, opts.precision,
-                                             opts.jit)), flush=True)
+                                             opts.jit, opts.reference_precision)), flush=True)
         return 0
     rows = []
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -336,7 +348,7 @@ def main(argv: list[str]) -> int:
                     opts.reference_precision or opts.precision, False)
                 cmd = [sys.executable, __file__, f"--one={name}:{impl}", f"--steps={opts.steps}",
                        f"--warmup={opts.warmup}", f"--batch={opts.batch}", f"--precision={precision}",
-                       f"--jit={jit}"]
+                       f"--jit={jit}", f"--reference-precision={opts.reference_precision}"]
                 proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600)
                 line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
                 if line is None:

@@ -11,7 +11,7 @@ from kgen import augment, runs, train
 from kgen.data.mnist import load_mnist
 from kgen.errors import ConfigError
 
-from conftest import mirrored_matches_single, plain_tf, tiny_conditional_recipe
+from conftest import mirrored_matches_single, plain_tf_each, tiny_conditional_recipe
 
 SHAPES = {"cgan": (28, 28, 1), "cvae": (28, 28, 1), "cddpm": (8, 8, 1)}
 
@@ -102,24 +102,26 @@ def test_unlabelled_data_is_refused_with_the_fix(tmp_path, monkeypatch):
         train.run(tiny_conditional_recipe(tmp_path, "cgan"), export_model=False)
 
 
-@pytest.mark.parametrize("family", ["cgan", "cvae", "cddpm"])
-def test_run_exports_sample_class_for_plain_tensorflow(tmp_path, family):
-    recipe = tiny_conditional_recipe(tmp_path, family, **{"train.epochs": "1", "train.steps_per_epoch": "2"})
-    result = train.run(recipe)
-    assert (result.run_dir / "class_grid.png").stat().st_size > 100
-    guided = family == "cddpm"
-    extra = ", guidance=tf.constant(2.0)" if guided else ""
-    body = (
-        f"a = m.sample_class(labels=tf.constant([0, 1, 2]), seed=tf.constant(4){extra}).numpy()\n"
-        f"b = m.sample_class(labels=tf.constant([0, 1, 2]), seed=tf.constant(4){extra}).numpy()\n"
-        f"c = m.sample_class(labels=tf.constant([5, 5, 5]), seed=tf.constant(4){extra}).numpy()\n"
-        "s = m.sample(num_samples=tf.constant(5), seed=tf.constant(1)).numpy()\n"
-        "out = [list(a.shape), bool(np.array_equal(a, b)), float(np.abs(a - c).max()), list(s.shape),"
-        " float(a.min()), float(a.max())]"
-    )
-    shape, same, diff, shape_s, lo, hi, imported = plain_tf(result.export_dir, body)
-    assert shape == [3, *SHAPES[family]] and same and diff > 1e-4 and shape_s == [5, *SHAPES[family]]
-    assert 0 <= lo and hi <= 1 and not imported
+def test_runs_export_sample_class_for_plain_tensorflow(tmp_path):
+    """All three families, their SavedModels checked in one plain-TensorFlow interpreter."""
+    checks = []
+    for family in ("cgan", "cvae", "cddpm"):
+        recipe = tiny_conditional_recipe(tmp_path / family, family, **{"train.epochs": "1", "train.steps_per_epoch": "2"})
+        result = train.run(recipe)
+        assert (result.run_dir / "class_grid.png").stat().st_size > 100, family
+        extra = ", guidance=tf.constant(2.0)" if family == "cddpm" else ""
+        checks.append((result.export_dir, (
+            f"a = m.sample_class(labels=tf.constant([0, 1, 2]), seed=tf.constant(4){extra}).numpy()\n"
+            f"b = m.sample_class(labels=tf.constant([0, 1, 2]), seed=tf.constant(4){extra}).numpy()\n"
+            f"c = m.sample_class(labels=tf.constant([5, 5, 5]), seed=tf.constant(4){extra}).numpy()\n"
+            "s = m.sample(num_samples=tf.constant(5), seed=tf.constant(1)).numpy()\n"
+            "out = [list(a.shape), bool(np.array_equal(a, b)), float(np.abs(a - c).max()), list(s.shape),"
+            " float(a.min()), float(a.max())]"
+        )))
+    for family, found in zip(("cgan", "cvae", "cddpm"), plain_tf_each(checks)):
+        shape, same, diff, shape_s, lo, hi, imported = found
+        assert shape == [3, *SHAPES[family]] and same and diff > 1e-4 and shape_s == [5, *SHAPES[family]], family
+        assert 0 <= lo and hi <= 1 and not imported, family
 
 
 def tiny_classifier():

@@ -9,7 +9,7 @@ from kgen import models, train
 from kgen.data.mnist import bundled_sample_path
 from kgen.errors import ConfigError
 
-from conftest import mirrored_matches_single, plain_tf, tiny_hybrid_recipe
+from conftest import mirrored_matches_single, plain_tf_each, tiny_hybrid_recipe
 
 
 def digits(n=64):
@@ -85,6 +85,7 @@ def test_aae_codes_match_the_prior_after_training(tmp_path):
     logs = model.fit(ds, epochs=1, verbose=0).history
     assert all(np.isfinite(v[0]) for v in logs.values())
     trained = mmd(model.encode(x).numpy(), prior, scale=2.0)
+    # 0.10 of the untrained MMD from the suite's seed 0 (0.10-0.75 over seeds 0-5 at 36 steps)
     assert trained < 0.5 * untrained, (untrained, trained)
 
 
@@ -98,30 +99,36 @@ def test_avb_losses_fall(tmp_path, contrast):
     assert np.isfinite(later["loss"][0]) and later["reconstruction"][0] < first["reconstruction"][0]
     if contrast:
         # adaptive contrast hands T normalised codes z_bar ~ N(0, I) against N(0, I): by design
-        # it stays near chance, which is what makes the KL estimate easy
-        assert abs(later["d_accuracy"][0] - 0.5) < 0.1
+        # it stays near chance, which is what makes the KL estimate easy. The accuracy is over
+        # 64 posterior and 64 prior codes: at chance its standard deviation is sqrt(0.25 / 128)
+        # = 0.044, so 0.15 is 3.4 of them (seeds 0-5 gave 0.53-0.61)
+        assert abs(later["d_accuracy"][0] - 0.5) < 0.15
     else:
-        # T(x, z) tells posterior codes from prior codes better than chance after 30 steps
+        # T(x, z) tells posterior codes from prior codes better than chance after 30 steps (0.73
+        # from the suite's seed 0; this early, other seeds range 0.36-0.91)
         assert later["d_accuracy"][0] > 0.6
 
 
-@pytest.mark.parametrize("family", ["aae", "avb"])
-def test_run_and_export_round_trip(tmp_path, family):
-    result = train.run(tiny_hybrid_recipe(tmp_path, family))
-    tags = {p.name for p in result.run_dir.glob("*.png")}
-    assert {"samples.png", "prior_samples.png", "reconstructions.png", "latent_scatter.png"} <= tags
-    enc_args = "images=x" if family == "aae" else "images=x, seed=tf.constant(3)"
-    body = (
-        "a = m.sample(num_samples=tf.constant(4), seed=tf.constant(1)).numpy()\n"
-        "x = tf.random.stateless_uniform([3, 28, 28, 1], seed=[1, 2])\n"
-        f"z = m.encode({enc_args})\n"
-        "d = m.decode(z=z).numpy()\n"
-        "out = [list(a.shape), float(a.min()), float(a.max()), z.shape.as_list(), list(d.shape),"
-        " bool(np.array_equal(a, m.sample(num_samples=tf.constant(4), seed=tf.constant(1)).numpy()))]"
-    )
-    shape, lo, hi, zshape, dshape, same, imported = plain_tf(result.export_dir, body)
-    assert shape == [4, 28, 28, 1] and 0 <= lo and hi <= 1 and same and not imported
-    assert zshape == [3, 2] and dshape == [3, 28, 28, 1]
+def test_runs_and_export_round_trips(tmp_path):
+    """Both families, their SavedModels checked in one plain-TensorFlow interpreter."""
+    checks = []
+    for family in ("aae", "avb"):
+        result = train.run(tiny_hybrid_recipe(tmp_path / family, family))
+        tags = {p.name for p in result.run_dir.glob("*.png")}
+        assert {"samples.png", "prior_samples.png", "reconstructions.png", "latent_scatter.png"} <= tags, family
+        enc_args = "images=x" if family == "aae" else "images=x, seed=tf.constant(3)"
+        checks.append((result.export_dir, (
+            "a = m.sample(num_samples=tf.constant(4), seed=tf.constant(1)).numpy()\n"
+            "x = tf.random.stateless_uniform([3, 28, 28, 1], seed=[1, 2])\n"
+            f"z = m.encode({enc_args})\n"
+            "d = m.decode(z=z).numpy()\n"
+            "out = [list(a.shape), float(a.min()), float(a.max()), z.shape.as_list(), list(d.shape),"
+            " bool(np.array_equal(a, m.sample(num_samples=tf.constant(4), seed=tf.constant(1)).numpy()))]"
+        )))
+    for family, found in zip(("aae", "avb"), plain_tf_each(checks)):
+        shape, lo, hi, zshape, dshape, same, imported = found
+        assert shape == [4, 28, 28, 1] and 0 <= lo and hi <= 1 and same and not imported, family
+        assert zshape == [3, 2] and dshape == [3, 28, 28, 1], family
 
 
 def test_aae_mirrored_step_equals_single_device(tmp_path, mirrored):

@@ -34,7 +34,8 @@ recipe = config.apply_overrides(mnist_vae.RECIPE, {
     "train.checkpoint_every_steps": 2, "train.mixed_precision": "off",  # float32: the tolerance below
 })
 from kgen import runs
-result = train.run(recipe, resume_dir=runs.latest_run_dir(recipe) if resume else None)
+# the SavedModel only where the test looks for it (the resumed run): an export is seconds of tracing
+result = train.run(recipe, resume_dir=runs.latest_run_dir(recipe) if resume else None, export_model=resume)
 print("STEPS", result.steps)
 '''
 
