@@ -202,12 +202,11 @@ def measure(name: str, impl: str, steps: int, warmup: int, batch: int, precision
 
     out = {"recipe": name, "impl": impl, "precision": precision, "jit": jit, "batch": batch, "steps": steps}
     if impl == "paired":
-        out["reference_precision"] = reference_precision or precision
-    if impl == "paired":
         # both in this process, alternating chunks of `steps` steps: the machine's drift (other
-        # tenants, clock) hits both alike, so the per-round ratio is steadier than across processes
-        # the reference first, at its own policy (a layer keeps the policy it was built under)
-        reference = runner("reference", configured(reference_precision or precision))
+        # tenants, clock) hits both alike, so the per-round ratio is steadier than across processes.
+        # The reference is built first, at its own policy (a layer keeps the policy it was built under).
+        out["reference_precision"] = reference_precision or precision
+        reference = runner("reference", configured(out["reference_precision"]))
         runners = {"reference": reference, "kgen": runner("kgen", configured(precision))}
         for run in runners.values():
             run(warmup)

@@ -168,8 +168,8 @@ class DDPM(GenerativeModel):
         if not hasattr(self, "_ddim_graph"):
             self._ddim_graph = tf.function(lambda z, s, n, c: self.ddim.sample(self.eps_for(c), z, s, n),
                                            reduce_retracing=True)
-        return self._to_unit(self._ddim_graph(tf.convert_to_tensor(z, tf.float32), tf.convert_to_tensor(seed, tf.int32),
-                                              tf.convert_to_tensor(steps, tf.int32), cond))
+        return self._to_unit(self._ddim_graph(tf.convert_to_tensor(z, tf.float32), tf.cast(seed, tf.int32),
+                                              tf.cast(steps, tf.int32), cond))
 
     def sample(self, num_samples, seed, steps=None):
         return self.generate(self.prior_noise(num_samples, seed), steps, seed, self.sample_cond(num_samples, seed))
