@@ -19,31 +19,26 @@ def smoke_table(tmp_path, recipe: str) -> tuple[list[str], str, dict]:
             json.loads((tmp_path / "out" / "state.json").read_text()))
 
 
-def test_results_table_end_to_end_and_resume(tmp_path, monkeypatch):
+def test_results_table_end_to_end_with_the_conditional_columns_and_resume(tmp_path, monkeypatch):
+    """One recipe through train, evaluate and augment (a conditional one: it has every step)."""
     monkeypatch.chdir(tmp_path)
-    argv, table, state = smoke_table(tmp_path, "mnist_vae")
-    entry = state["mnist_vae"]
+    argv, table, state = smoke_table(tmp_path, "mnist_cgan")
+    entry = state["mnist_cgan"]
+    m = entry["metrics"]
     assert entry["done"] and entry["reached"]["stopped_by_budget"] and entry["reached"]["steps"] > 0
-    row = next(ln for ln in table.splitlines() if ln.startswith("| `mnist_vae`"))
-    assert f"| {entry['reached']['steps']} |" in row and f"{entry['metrics']['fid']:.3g}" in row
-    assert "--train.time_budget=3" in table and "kgen.evaluate" in table
-    assert (tmp_path / "out" / "mnist_vae.png").stat().st_size > 100
-    assert "Not yet measured" not in table
-    # a second call finds the work done and neither trains nor evaluates again
-    log_size = (tmp_path / "out" / "mnist_vae.log").stat().st_size
-    assert results.main(argv) == 0
-    assert (tmp_path / "out" / "mnist_vae.log").stat().st_size == log_size
-
-
-def test_results_conditional_row_adds_accuracy_and_augmentation(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    _, table, state = smoke_table(tmp_path, "mnist_cgan")
-    m = state["mnist_cgan"]["metrics"]
-    assert 0 <= m["conditional_accuracy"] <= 1 and 0 <= m["cas"] <= 1 and m["cas_samples"] == 500
     row = next(ln for ln in table.splitlines() if ln.startswith("| `mnist_cgan`"))
+    assert f"| {entry['reached']['steps']} |" in row and f"{m['fid']:.3g}" in row
+    assert "--train.time_budget=3" in table and "kgen.evaluate" in table
+    assert (tmp_path / "out" / "mnist_cgan.png").stat().st_size > 100
+    assert "Not yet measured" not in table
+    assert 0 <= m["conditional_accuracy"] <= 1 and 0 <= m["cas"] <= 1 and m["cas_samples"] == 500
     assert row.rstrip(" |").endswith(f"{m['conditional_accuracy']:.3g}")
     assert "## Generated digits as training data" in table and f"CAS {m['cas']:.4f}" in table
     assert "kgen.augment" in table and m["augment/100_verdict"] in table
+    # a second call finds the work done and neither trains, evaluates nor augments again
+    log_size = (tmp_path / "out" / "mnist_cgan.log").stat().st_size
+    assert results.main(argv) == 0
+    assert (tmp_path / "out" / "mnist_cgan.log").stat().st_size == log_size
 
 
 def test_results_needs_full_mnist(capsys):
