@@ -32,11 +32,14 @@ SCRIPT = textwrap.dedent('''
                 os._exit(9)  # a crash at step 4: the last checkpoint is the mid-epoch one at step 3
 
         def on_epoch_end(self, epoch, logs=None):
-            if mode == "kill_at_epoch_end":
+            if mode == "resume_and_kill_at_epoch_end":
+                sys.stdout.flush()  # os._exit drops buffered output: keep the "resumed at" line
                 os._exit(9)  # a crash right after the first epoch's checkpoint (step 5)
 
-    if mode.startswith("kill"):
+    if mode == "kill":
         train.run(recipe, callbacks=[Kill()], export_model=False)
+    elif mode == "resume_and_kill_at_epoch_end":
+        train.run(recipe, callbacks=[Kill()], resume_dir=runs.latest_run_dir(recipe), export_model=False)
     elif mode == "crash_in_write":
         real = os.replace
         def replace(src, dst):
@@ -64,24 +67,30 @@ def checkpoint_names(root):
 
 @pytest.mark.slow
 def test_killed_runs_resume_at_their_step_to_the_same_weights(tmp_path):
+    """Killed mid-epoch (step 4 of epoch 1's 5: the last checkpoint is step 3's), resumed and
+    killed again right after the first epoch's checkpoint (step 5), resumed to the end: the
+    weights are those of a run that was never stopped."""
     straight = go(tmp_path / "b", "straight")
     assert straight.returncode == 0, straight.stderr[-2000:]
     b = np.load(checkpoint_names(tmp_path / "b")[0] / "checkpoints" / "ckpt-00000010.npz")
-    # killed mid-epoch (3 of epoch 1's 5 steps), and right after the first epoch's checkpoint
-    for where, names, resumed_at in (("mid", ["ckpt-00000003.npz"], "at step 3 (epoch 1"),
-                                     ("end", ["ckpt-00000003.npz", "ckpt-00000005.npz"], "at step 5 (epoch 2")):
-        killed = go(tmp_path / where, "kill" if where == "mid" else "kill_at_epoch_end")
-        assert killed.returncode == 9, killed.stderr[-2000:]
-        run_dir, found = checkpoint_names(tmp_path / where)
-        assert found == names
-        resumed = go(tmp_path / where, "resume")
-        assert resumed.returncode == 0, resumed.stderr[-2000:]
+    where = tmp_path / "a"
+    killed = go(where, "kill")
+    assert killed.returncode == 9, killed.stderr[-2000:]
+    assert checkpoint_names(where)[1] == ["ckpt-00000003.npz"]
+    for mode, code, resumed_at, names in (
+            ("resume_and_kill_at_epoch_end", 9, "at step 3 (epoch 1", ["ckpt-00000003.npz", "ckpt-00000005.npz"]),
+            ("resume", 0, "at step 5 (epoch 2", None)):
+        resumed = go(where, mode)
+        assert resumed.returncode == code, resumed.stderr[-2000:]
         assert resumed_at in resumed.stdout
-        a = np.load(run_dir / "checkpoints" / "ckpt-00000010.npz")
-        keys = [k for k in a.files if k != "meta"]
-        assert len(keys) > 10
-        for k in keys:  # bit-identical under --deterministic
-            np.testing.assert_array_equal(a[k], b[k], err_msg=(where, k))
+        assert len(list((where / "logs" / "tiny_vae").iterdir())) == 1  # the same run, continued
+        run_dir, found = checkpoint_names(where)
+        assert names is None or found == names
+    a = np.load(run_dir / "checkpoints" / "ckpt-00000010.npz")
+    keys = [k for k in a.files if k != "meta"]
+    assert len(keys) > 10
+    for k in keys:  # bit-identical under --deterministic
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
 def test_a_crash_during_the_write_keeps_the_previous_checkpoint(tmp_path):
