@@ -141,9 +141,11 @@ def distances_of(ref_feats: np.ndarray, feats: np.ndarray, seed: int) -> dict:
 
 
 def evaluate_inception(images: np.ndarray, reference: np.ndarray, origin: str, weights: str = "",
-                       seed: int = 0) -> dict:
-    """images and reference [N, H, W, C] in [0, 1], compared in InceptionV3's pool features."""
-    model = inception.build(weights or None)
+                       seed: int = 0, model=None) -> dict:
+    """images and reference [N, H, W, C] in [0, 1], compared in InceptionV3's pool features;
+    `model`: `inception.build(weights)` already built (seconds of building and tracing saved when
+    evaluating several sets of images)."""
+    model = inception.build(weights or None) if model is None else model
     metrics = distances_of(inception.features(model, reference), inception.features(model, images), seed)
     return {**metrics, "num_samples": int(len(images)), "reference": origin, "reference_images": int(len(reference)),
             "features": f"Keras InceptionV3 2048-d pool, {inception.SIZE}x{inception.SIZE} bilinear "

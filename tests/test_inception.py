@@ -44,7 +44,7 @@ def test_fid_zero_against_itself_and_positive_against_other_images(model, weight
     faces = rng.random((8, 32, 32, 3)).astype(np.float32) * 0.5
     feats = inception.features(model, faces)
     same = evaluate.distances_of(feats, feats, 0)
-    other = evaluate.evaluate_inception(np.clip(faces + 0.5, 0, 1), faces, "test", weights_file)
+    other = evaluate.evaluate_inception(np.clip(faces + 0.5, 0, 1), faces, "test", weights_file, model=model)
     # identical feature sets: the mean term is 0 and Tr(S + S - 2 (S S)^(1/2)) is 0 but for the
     # square roots of the round-off eigenvalues (about eps * trace) of the 2041 null directions of a
     # rank-7 2048-d covariance: at most 2048 * sqrt(eps * trace)
