@@ -4,36 +4,48 @@ Each worker is a fresh interpreter (collective ops must be configured before Ten
 anything), started with its own TF_CONFIG, and every subprocess has a timeout.
 """
 
+import inspect
 import json
 import os
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 
 import numpy as np
 import pytest
 
+from kgen import train
+
 from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
-WORKER = r'''
+
+def worker_recipe(out: str, distribute: str, epochs: int):
+    from kgen import config
+    from kgen.recipes import mnist_vae
+
+    return config.apply_overrides(mnist_vae.RECIPE, {
+        "data.name": "mnist_sample", "data.limit": 256, "distribute": distribute, "distribute_timeout": 30,
+        "model.encoder.filters": (8, 8), "model.decoder.filters": (8, 8), "model.decoder.start_shape": (7, 7, 4),
+        "model.eval_images": 0, "optimizer.name": "sgd", "optimizer.learning_rate": 0.01,
+        "train.epochs": epochs, "train.batch_size": 32, "train.steps_per_epoch": 4, "train.log_every_steps": 2,
+        "train.grid_rows": 2, "train.verbose": 2, "train.logdir": out + "/logs",
+        "train.export_dir": out + "/saved_models", "train.checkpoint_every_steps": 2,
+        "train.mixed_precision": "off",  # float32: the tolerance below
+    })
+
+
+# a worker process: the recipe above, then a run (not this module: conftest sets up devices)
+WORKER = textwrap.dedent(inspect.getsource(worker_recipe)) + r'''
 import sys
-from kgen import config, train
-from kgen.recipes import mnist_vae
+from kgen import runs, train
 
 out, distribute, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 resume = len(sys.argv) > 4 and sys.argv[4] == "resume"
-recipe = config.apply_overrides(mnist_vae.RECIPE, {
-    "data.name": "mnist_sample", "data.limit": 256, "distribute": distribute, "distribute_timeout": 30,
-    "model.encoder.filters": (8, 8), "model.decoder.filters": (8, 8), "model.decoder.start_shape": (7, 7, 4),
-    "model.eval_images": 0, "optimizer.name": "sgd", "optimizer.learning_rate": 0.01,
-    "train.epochs": epochs, "train.batch_size": 32, "train.steps_per_epoch": 4, "train.log_every_steps": 2,
-    "train.grid_rows": 2, "train.verbose": 2, "train.logdir": out + "/logs", "train.export_dir": out + "/saved_models",
-    "train.checkpoint_every_steps": 2, "train.mixed_precision": "off",  # float32: the tolerance below
-})
-from kgen import runs
+recipe = worker_recipe(out, distribute, epochs)
 # the SavedModel only where the test looks for it (the resumed run): an export is seconds of tracing
 result = train.run(recipe, resume_dir=runs.latest_run_dir(recipe) if resume else None, export_model=resume)
 print("STEPS", result.steps)
@@ -82,10 +94,8 @@ def test_two_workers_train_like_one_process_resume_and_only_the_chief_writes(tmp
             out, err = w.communicate(timeout=400)
             assert w.returncode == 0, err[-3000:]
             assert f"STEPS {steps}" in out
-    single = subprocess.run([sys.executable, "-c", WORKER, str(tmp_path / "single"), "none", "2"], cwd=ROOT,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, capture_output=True, text=True,
-                            timeout=300)
-    assert single.returncode == 0, single.stderr[-3000:]
+    # the same recipe in one process, in this one (a fresh interpreter costs seconds of imports)
+    assert train.run(worker_recipe(str(tmp_path / "single"), "none", 2), export_model=False).steps == 8
 
     shared = tmp_path / "shared"
     run_dirs = list((shared / "logs" / "mnist_vae").iterdir())
