@@ -23,12 +23,14 @@ SCRIPT = textwrap.dedent('''
     from kgen import checkpoint, runs, train
     tmp = Path(sys.argv[1]); mode = sys.argv[2]
     # 5 steps an epoch, a mid-epoch checkpoint every 3 steps, dropout so seed states matter
-    recipe = tiny_vae_recipe(tmp, **{"train.steps_per_epoch": "5", "deterministic": "true", "train.epochs": "2",
-                                     "train.checkpoint_every_steps": "3", "model.encoder.dropout": "0.2"})
+    def recipe_in(root):
+        return tiny_vae_recipe(root, **{"train.steps_per_epoch": "5", "deterministic": "true", "train.epochs": "2",
+                                        "train.checkpoint_every_steps": "3", "model.encoder.dropout": "0.2"})
+    recipe = recipe_in(tmp)
 
     class Kill(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            if mode == "kill" and int(self.model.optimizer.iterations.numpy()) == 4:
+            if mode == "straight_then_kill" and int(self.model.optimizer.iterations.numpy()) == 4:
                 os._exit(9)  # a crash at step 4: the last checkpoint is the mid-epoch one at step 3
 
         def on_epoch_end(self, epoch, logs=None):
@@ -36,7 +38,9 @@ SCRIPT = textwrap.dedent('''
                 sys.stdout.flush()  # os._exit drops buffered output: keep the "resumed at" line
                 os._exit(9)  # a crash right after the first epoch's checkpoint (step 5)
 
-    if mode == "kill":
+    if mode == "straight_then_kill":
+        # a run never stopped (beside, in b/), then in the same process the run that is killed
+        train.run(recipe_in(tmp.parent / "b"), export_model=False)
         train.run(recipe, callbacks=[Kill()], export_model=False)
     elif mode == "resume_and_kill_at_epoch_end":
         train.run(recipe, callbacks=[Kill()], resume_dir=runs.latest_run_dir(recipe), export_model=False)
@@ -48,10 +52,9 @@ SCRIPT = textwrap.dedent('''
             return real(src, dst)
         checkpoint.os.replace = replace
         train.run(recipe, export_model=False)
-    elif mode == "resume":
-        train.run(recipe, resume_dir=runs.latest_run_dir(recipe), export_model=False)
     else:
-        train.run(recipe, export_model=False)
+        assert mode == "resume", mode
+        train.run(recipe, resume_dir=runs.latest_run_dir(recipe), export_model=False)
 ''')
 
 
@@ -70,12 +73,10 @@ def test_killed_runs_resume_at_their_step_to_the_same_weights(tmp_path):
     """Killed mid-epoch (step 4 of epoch 1's 5: the last checkpoint is step 3's), resumed and
     killed again right after the first epoch's checkpoint (step 5), resumed to the end: the
     weights are those of a run that was never stopped."""
-    straight = go(tmp_path / "b", "straight")
-    assert straight.returncode == 0, straight.stderr[-2000:]
-    b = np.load(checkpoint_names(tmp_path / "b")[0] / "checkpoints" / "ckpt-00000010.npz")
     where = tmp_path / "a"
-    killed = go(where, "kill")
+    killed = go(where, "straight_then_kill")
     assert killed.returncode == 9, killed.stderr[-2000:]
+    b = np.load(checkpoint_names(tmp_path / "b")[0] / "checkpoints" / "ckpt-00000010.npz")
     assert checkpoint_names(where)[1] == ["ckpt-00000003.npz"]
     for mode, code, resumed_at, names in (
             ("resume_and_kill_at_epoch_end", 9, "at step 3 (epoch 1", ["ckpt-00000003.npz", "ckpt-00000005.npz"]),
