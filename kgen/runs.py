@@ -60,19 +60,18 @@ def is_chief(strategy) -> bool:
 
 def configure(recipe: Recipe) -> Recipe:
     """Seeds, determinism and the dtype policy: process-wide settings, applied before building.
-    Returns the recipe as it runs: a copy with `auto` replaced by the policy chosen (what
-    config.json records and the optimizers see); the recipe given is left as it was."""
+    Returns the recipe as it runs: under `auto`, a copy naming the policy chosen (what
+    config.json records and the optimizers see); the recipe given is never changed."""
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(recipe.seed)
     if recipe.deterministic:
         tf.config.experimental.enable_op_determinism()
-    recipe = config_lib.apply_overrides(recipe, {})
     if recipe.train.mixed_precision == "auto":
         policy, why = fast_policy()
         print(f"kgen: --train.mixed_precision=auto chose {policy} ({why})", flush=True)
-        recipe.train.mixed_precision = policy
+        recipe = config_lib.apply_overrides(recipe, {"train.mixed_precision": policy})
     mp = recipe.train.mixed_precision
     keras.mixed_precision.set_dtype_policy("float32" if mp == "off" else mp)
     return recipe
