@@ -21,7 +21,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from kgen import args, evaluate
+from kgen import args, evaluate, runs
 
 
 def time_endpoint(fn, batch: int, repeats: int) -> list[float]:
@@ -44,7 +44,7 @@ def main(argv):
     if len(paths) != 1 or options:
         print(__doc__, file=sys.stderr)
         return 2
-    saved, _ = evaluate.find_model(Path(paths[0]))
+    saved, _ = runs.saved_model_of(Path(paths[0]))
     model = tf.saved_model.load(str(saved))
     endpoints = {f"ddim_{steps}": functools.partial(model.sample_steps, steps=tf.constant(steps)),
                  "ancestral": model.sample_ancestral}

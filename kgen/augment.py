@@ -131,9 +131,8 @@ def saved_model_sampler(saved: Path, guidance: float | None) -> Sampler:
 
 def run(path: str, opts: Options) -> dict:
     from kgen.data.mnist import load_mnist
-    from kgen.evaluate import find_model
 
-    saved, run_dir = find_model(Path(path))
+    saved, run_dir = runs.saved_model_of(Path(path))
     sampler = saved_model_sampler(saved, opts.guidance)
     arrays, origin = load_mnist(opts.reference, opts.data_path)
     train = (arrays["x_train"][..., None] / 255.0, arrays["y_train"].astype(np.int32))

@@ -63,20 +63,25 @@ class TensorBoardLogger(keras.callbacks.Callback):
             tf.summary.text("recipe", "```\n" + self.recipe_text + "\n```", step=0)
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch, self.last_batch, self.last_means = epoch, 0, {}
+        # a run resumed mid-epoch begins at step `first_step` of it, with trackers that hold only
+        # the steps from there
+        self.first = int((logs or {}).get("first_step", 0))
+        self.epoch, self.last_batch, self.last_means = epoch, self.first, {}
 
     def on_train_batch_end(self, batch, logs=None):
         k = batch + 1
         if k % self.every and k != self.steps:
             return
-        # Trackers hold the running mean since the epoch began; k*m_k - j*m_j over k - j is the
-        # mean of exactly the steps since the last write, without an extra tensor per step.
+        # Trackers hold the running mean since the epoch began (or since a mid-epoch resume, at
+        # step `first`); over n_k = k - first steps, n_k*m_k - n_j*m_j over k - j is the mean of
+        # exactly the steps since the last write, without an extra tensor per step.
         step = self.epoch * self.steps + k
         with self.train_writer.as_default():
             for name, value in (logs or {}).items():
                 m = _float(value)
                 j, mj = self.last_batch, self.last_means.get(name, 0.0)
-                tf.summary.scalar(f"step/{name}", (k * m - j * mj) / (k - j), step=step)
+                mean = ((k - self.first) * m - (j - self.first) * mj) / (k - j)
+                tf.summary.scalar(f"step/{name}", mean, step=step)
                 self.last_means[name] = m
             for name, opt in self.model.optimizers().items():
                 tf.summary.scalar(f"learning_rate/{name}", _float(opt.learning_rate), step=step)
@@ -100,7 +105,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
         self.val_writer.flush()
 
     def sample_grid(self) -> np.ndarray:
-        return figures.grid(self.model.generate(self.fixed_noise).numpy(), self.rows)
+        return figures.grid(np.asarray(self.model.grid_images(self.fixed_noise)), self.rows)
 
 
 class PeriodicKID(keras.callbacks.Callback):

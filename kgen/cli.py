@@ -39,6 +39,17 @@ def split_actions(argv: list[str]) -> tuple[Actions, dict[str, str]]:
     return actions, {k: v for k, v in options.items() if k not in names}
 
 
+def digits_notice(declared: Recipe, resolved: Recipe) -> str | None:
+    """What a face recipe run on digits (--quick) says first: that it is not training on faces,
+    and how to point it at some."""
+    if declared.data.name in ("image_folder", "celeb_a") and resolved.data.name in ("mnist", "mnist_sample"):
+        d = resolved.data
+        return (f"kgen: {resolved.name} trains on MNIST digits resized to {d.image_size}x{d.image_size}x{d.channels} "
+                f"here, not on faces (none ship with kgen). For faces: python -m kgen.recipes.{resolved.name} "
+                "--data.path=/path/to/img_align_celeba (a folder of face images), or --data.name=celeb_a")
+    return None
+
+
 def main(recipe: Recipe, argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -47,10 +58,14 @@ def main(recipe: Recipe, argv: list[str] | None = None) -> int:
             print(__doc__)
             print(args_lib.help_text(recipe, f"Recipe keys of {recipe.name}"))
             return 0
+        declared = recipe
         recipe, resume_dir = runs.resolve(recipe, overrides, actions.quick, actions.resume)
         if actions.summary:
             runs.summary(recipe)
             return 0
+        notice = digits_notice(declared, recipe)
+        if notice:
+            print(notice, flush=True)
         from kgen.train import run
 
         run(recipe, resume_dir=resume_dir)

@@ -71,6 +71,9 @@ class Data:
     # bundled in the package; image_folder: jpg/png files under `path`; celeb_a: TFDS celeb_a.
     name: str = choices("mnist", "mnist_sample", "image_folder", "celeb_a")
     path: str = ""
+    # image folders: a separate folder of held-out images for validation and test figures (up to
+    # 500 of them); empty: 500 images (a tenth of a small folder) are held out of `path` instead
+    test_path: str = ""
     limit: int = num(0)  # keep the first N training images (after a seeded shuffle for folders); 0 = all
     image_size: int = num(28, 1)
     crop: int = num(0)  # image folders: central square crop in pixels before resizing; 0 = largest
@@ -112,6 +115,10 @@ class Train:
     # stop at the first step boundary after this many seconds of training (20m, 1.5h; 0: none),
     # then checkpoint and finish as usual: figures, metrics, export
     time_budget: float = duration()
+    # stop after this many global steps (0: the epochs decide), then checkpoint and finish as
+    # usual: a budget in steps, which unlike time_budget does not depend on what else the
+    # machine runs (benchmarks/step_times.py turns a quiet time budget into steps)
+    max_steps: int = num(0)
     kid_every: int = num(0)  # MNIST-shaped models: KID of 500 samples every N epochs (0 = off)
     logdir: str = "logs"
     export_dir: str = "saved_models"

@@ -58,9 +58,15 @@ from kgen.metrics import classifier, distances, inception
 @dataclass
 class Options:
     num_samples: int = num(10_000, 2)
-    reference: str = choices("mnist", "mnist_sample")
+    # MNIST models: mnist or mnist_sample. Face models: a folder of held-out images (for example
+    # ../shared/data/faces/test), read at the run's image size; empty: the run's own held-out images
+    reference: str = ""
     data_path: str = ""  # full MNIST for the reference set (as --data.path of the recipes)
     seed: int = num(0)
+    # face models: face = the MTCNN face metric (offline, kgen/metrics/faces.py); inception =
+    # InceptionV3 pool features (needs ImageNet weights: --weights or Keras' cache); auto = face,
+    # or inception when --weights is given
+    features: str = choices("auto", "face", "inception")
     weights: str = ""  # InceptionV3 weights file for non-MNIST images (default: Keras' cache)
     endpoint: str = "sample"  # the SavedModel endpoint (num_samples, seed) that draws; the DDPM has sample_ancestral
     # conditional DDPMs: guidance weights to measure, e.g. 0,0.5,1,2,4 (empty: the model's default)
@@ -88,20 +94,6 @@ def reference_features(reference: str, path: str = "") -> tuple[np.ndarray, np.n
     return probs, feats, labels, origin
 
 
-def find_model(path: Path) -> tuple[Path, Path | None]:
-    """(SavedModel directory, run directory or None)."""
-    if (path / "saved_model.pb").exists():
-        return path, None
-    if (path / "config.json").exists():
-        recipe = runs.read_recipe(path)
-        saved = Path(recipe.train.export_dir) / recipe.name
-        if (saved / "saved_model.pb").exists():
-            return saved, path
-        raise ConfigError(f"{path} is a run of {recipe.name}, but its SavedModel {saved} does not exist "
-                          "(run from the directory the run was started in, or pass the SavedModel path)")
-    raise ConfigError(f"{path}: neither a SavedModel (no saved_model.pb) nor a run directory (no config.json)")
-
-
 def draw(saved_model: Path, n: int, seed: int, batch: int = 500, endpoint: str = "sample") -> np.ndarray:
     model = tf.saved_model.load(str(saved_model))
     fn = getattr(model, endpoint, None)
@@ -126,12 +118,15 @@ MNIST_SHAPE = (28, 28, 1)
 
 
 def distances_of(ref_feats: np.ndarray, feats: np.ndarray, seed: int) -> dict:
+    # k-NN radii shrink as a set grows, so precision and recall compare sets of one size
     rng = np.random.default_rng(seed)
-    pr_ref = ref_feats[rng.permutation(len(ref_feats))[:PR_POINTS]]
-    pr_fake = feats[rng.permutation(len(feats))[:PR_POINTS]]
+    n = min(PR_POINTS, len(ref_feats), len(feats))
+    pr_ref = ref_feats[rng.permutation(len(ref_feats))[:n]]
+    pr_fake = feats[rng.permutation(len(feats))[:n]]
     kid, kid_std = distances.kid(ref_feats, feats, seed=seed)
     precision, recall = distances.precision_recall(pr_ref, pr_fake, k=3)
     return {
+        "pr_points": int(n),
         "fid": distances.frechet_distance(*distances.statistics(feats), *distances.statistics(ref_feats)),
         "kid": kid,
         "kid_std": kid_std,
@@ -152,11 +147,39 @@ def evaluate_inception(images: np.ndarray, reference: np.ndarray, origin: str, w
                         f"({weights or 'ImageNet weights from the Keras cache'})"}
 
 
-def run_reference(run_dir: Path, data_path: str = "") -> tuple[np.ndarray, str]:
-    """The run's own held-out images in [0, 1], read as its recipe reads them."""
+def evaluate_faces(images: np.ndarray, reference: np.ndarray, origin: str, seed: int = 0, metric=None) -> dict:
+    """images and reference [N, H, W, 3] in [0, 1]: FID, KID, precision and recall in the MTCNN
+    face network's features, and the detector's face rate and probability on the samples.
+    `metric`: a `faces.FaceMetric()` already built."""
+    from kgen.metrics import faces
+
+    metric = faces.FaceMetric() if metric is None else metric
+    out = distances_of(metric.features(reference), metric.features(images), seed)
+    out.update(metric.detection(images))
+    return {**out, "num_samples": int(len(images)), "reference": origin, "reference_images": int(len(reference)),
+            "features": faces.FEATURES}
+
+
+def run_reference(run_dir: Path, data_path: str = "", folder: str = "") -> tuple[np.ndarray, str]:
+    """Reference images in [0, 1] at the run's image size: every image of `folder`, or else the
+    run's own held-out images, read as its recipe reads them."""
     from kgen import data as data_lib
+    from kgen.data import images as image_files
 
     recipe = runs.read_recipe(run_dir)
+    if folder:
+        path = Path(folder).expanduser()
+        if not path.is_dir():
+            raise ConfigError(f"--reference={folder}: not a folder. For a face model, give a folder of held-out "
+                              "images (e.g. ../shared/data/faces/test), or leave it empty for the run's own")
+        files = image_files.list_images(path)[0]
+        if not files:
+            raise ConfigError(f"--reference={folder}: no .jpg/.jpeg/.png images in it")
+        print(f"kgen.evaluate: decoding {len(files):,} reference images from {path}", file=sys.stderr, flush=True)
+        reference, bad = image_files.decode_files(files, recipe.data)
+        if bad:
+            print(f"kgen.evaluate: skipped {len(bad)} unreadable reference image(s), e.g. {bad[0]}", file=sys.stderr)
+        return reference.astype(np.float32) / 255.0, f"{len(reference)} images from {path}"
     if data_path:
         recipe.data.path = data_path
     bundle = data_lib.load(recipe.data, recipe.seed)
@@ -205,7 +228,8 @@ def conditional_metrics(images: np.ndarray, labels: np.ndarray, reference: str =
     for k in range(int(ref_labels.max()) + 1):
         f, r = feats[labels == k], ref_feats[ref_labels == k]
         fids.append(distances.frechet_distance(*distances.statistics(f), *distances.statistics(r)))
-        r_pts, f_pts = (a[rng.permutation(len(a))[:PR_POINTS]] for a in (r, f))
+        n = min(PR_POINTS, len(r), len(f))
+        r_pts, f_pts = (a[rng.permutation(len(a))[:n]] for a in (r, f))
         recalls.append(distances.precision_recall(r_pts, f_pts, k=3)[1])
     return {
         "conditional_accuracy": float((probs.argmax(1) == labels).mean()),
@@ -267,19 +291,40 @@ def guidance_figure(metrics: dict, out: Path) -> Path | None:
     return out
 
 
-def evaluate(path: str, num_samples: int = 10_000, reference: str = "mnist", data_path: str = "", seed: int = 0,
-             weights: str = "", endpoint: str = "sample", guidances: list[float] | None = None) -> dict:
+MNIST_REFERENCES = ("mnist", "mnist_sample")
+
+
+def evaluate(path: str, num_samples: int = 10_000, reference: str = "", data_path: str = "", seed: int = 0,
+             weights: str = "", endpoint: str = "sample", guidances: list[float] | None = None,
+             features: str = "auto") -> dict:
     """Metrics of `num_samples` drawn through the endpoint; merged into the run's metrics.json
     (keys prefixed with the endpoint's name when it is not `sample`)."""
-    saved, run_dir = find_model(Path(path))
+    saved, run_dir = runs.saved_model_of(Path(path))
     images = draw(saved, num_samples, seed, endpoint=endpoint)
     if images.shape[1:] == MNIST_SHAPE:
+        reference = reference or "mnist"
+        if reference not in MNIST_REFERENCES:
+            raise ConfigError(f"--reference={reference}: an MNIST model is measured against one of "
+                              f"{', '.join(MNIST_REFERENCES)}")
+        if features != "auto" or weights:
+            raise ConfigError("--features and --weights are for face models; MNIST models are measured in the "
+                              "project classifier's features")
         metrics = evaluate_images(images, reference, data_path, seed)
     elif run_dir is None:
         raise ConfigError(f"{saved} samples images of shape {images.shape[1:]}, not MNIST digits: pass its run "
-                          "directory (logs/<recipe>/<date-time>), whose held-out images are the reference")
+                          "directory (logs/<recipe>/<date-time>), whose recipe says how to read the reference")
     else:
-        metrics = evaluate_inception(images, *run_reference(run_dir, data_path), weights, seed)
+        if reference in MNIST_REFERENCES:
+            raise ConfigError(f"--reference={reference}: {saved} draws {images.shape[1:]} images, not digits; give "
+                              "a folder of held-out images of its kind, or leave --reference empty")
+        kind = ("inception" if weights else "face") if features == "auto" else features
+        if kind == "face" and weights:
+            raise ConfigError("--weights is InceptionV3's; with --features=face it would be unused. Drop one")
+        ref, origin = run_reference(run_dir, data_path, reference)
+        if kind == "face":
+            metrics = evaluate_faces(images, ref, origin, seed)
+        else:
+            metrics = evaluate_inception(images, ref, origin, weights, seed)
     if images.shape[1:] == MNIST_SHAPE and endpoint == "sample":
         metrics.update(evaluate_conditional(saved, num_samples, reference, data_path, seed, guidances or []))
         if run_dir is not None:
@@ -306,7 +351,7 @@ def main(argv: list[str]) -> int:
         if any(w < 0 for w in guidances):
             raise ConfigError(f"--guidance={opts.guidance}: weights must be >= 0 (0 is the conditional model alone)")
         metrics = evaluate(paths[0], opts.num_samples, opts.reference, opts.data_path, opts.seed, opts.weights,
-                           opts.endpoint, guidances)
+                           opts.endpoint, guidances, opts.features)
         print(json.dumps(metrics, indent=2))
 
     return args_lib.run_main("kgen.evaluate", argv, Options(), __doc__, body, positional=1)

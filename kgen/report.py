@@ -27,12 +27,19 @@ SEED_CLAIMS = (
     "optimizers. Seed 004 (Junnuthula 2023) says GANs give sharper MNIST digits than VAEs (section 4)."
 )
 COLUMNS = ("model", "optimizer", "learning_rate", "steps", "epochs", "final_loss", "fid", "kid", "kid_std", "precision",
-           "recall", "coverage", "mean_confidence", "neg_elbo_nats", "wall_time_s")
-METRICS = ("fid", "kid", "kid_std", "precision", "recall", "coverage", "mean_confidence", "neg_elbo_nats")
+           "recall", "coverage", "mean_confidence", "neg_elbo", "wall_time_s")
+METRICS = ("fid", "kid", "kid_std", "precision", "recall", "coverage", "mean_confidence", "neg_elbo")
 
 
-def read_scalars(run_dir: Path, tag: str) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, values) of one scalar tag from a run's train/ TensorBoard events."""
+def neg_elbo(metrics: dict, bound: str = "neg_elbo"):
+    """A VAE's test bound in nats (`neg_elbo` or `nll_iwae`): the Bernoulli cross-entropy of grey
+    levels, or a Gaussian density; None for other models."""
+    return metrics.get(f"{bound}_cross_entropy_nats", metrics.get(f"{bound}_nats"))
+
+
+def read_scalars(run_dir: Path, tag: str, wall_times: bool = False) -> tuple[np.ndarray, ...]:
+    """(steps, values) of one scalar tag from a run's train/ TensorBoard events; with
+    `wall_times`, (steps, values, the seconds since the epoch at which each was written)."""
     import tensorflow as tf
 
     points = {}
@@ -40,9 +47,11 @@ def read_scalars(run_dir: Path, tag: str) -> tuple[np.ndarray, np.ndarray]:
         for event in tf.compat.v1.train.summary_iterator(str(path)):
             for v in event.summary.value:
                 if v.tag == tag:
-                    points[event.step] = float(tf.make_ndarray(v.tensor)) if v.HasField("tensor") else v.simple_value
+                    value = float(tf.make_ndarray(v.tensor)) if v.HasField("tensor") else v.simple_value
+                    points[event.step] = (value, event.wall_time)
     steps = np.array(sorted(points))
-    return steps, np.array([points[s] for s in steps])
+    out = (steps, np.array([points[s][0] for s in steps]))
+    return out + (np.array([points[s][1] for s in steps]),) if wall_times else out
 
 
 def family(config: dict) -> str:
@@ -77,10 +86,15 @@ def row(run_dir: Path, wall_time: float | None = None) -> dict:
         "epochs": reached.get("epochs", recipe["train"]["epochs"]),
         "final_loss": float(values[-1]) if len(values) else float("nan"),
         **{k: metrics.get(k, float("nan")) for k in METRICS},
+        "neg_elbo": _nan(neg_elbo(metrics)),
         "num_samples": metrics.get("num_samples"),
         "wall_time_s": wall_time if wall_time is not None else metrics.get("wall_time_s", float("nan")),
         "run_dir": str(run_dir),
     }
+
+
+def _nan(v):
+    return float("nan") if v is None else v
 
 
 def _fmt(v) -> str:

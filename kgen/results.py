@@ -156,16 +156,16 @@ def run_recipe(name: str, opts: Options, state: dict, out: Path, logdir: Path) -
     cmd = train_command(name, opts, logdir)
     entry["train_command"] = shown(cmd)
     runs_of = logdir / name
-    exported = (logdir / "saved_models" / name / "saved_model.pb").exists()  # the last thing a run writes
-    finished = sorted(runs_of.glob("*/samples.png"), key=lambda p: p.stat().st_mtime) if exported else []
+    # a run's own export is the last thing it writes
+    finished = sorted(runs_of.glob(f"*/{runs.SAVED_MODEL}/saved_model.pb"), key=lambda p: p.stat().st_mtime)
     if not finished:
         # cut off earlier (after a checkpoint): continue under the same budget rule; a run whose
         # budget is spent only finishes (figures, test metrics, export)
         started = any(runs_of.glob("*/checkpoints/latest.json"))
         print(f"kgen.results: training {name} ({opts.budget:g} s budget{', resumed' if started else ''})", flush=True)
         _run(cmd + (["--resume"] if started else []), log)
-        finished = sorted(runs_of.glob("*/samples.png"), key=lambda p: p.stat().st_mtime)
-    run_dir = finished[-1].parent
+        finished = sorted(runs_of.glob(f"*/{runs.SAVED_MODEL}/saved_model.pb"), key=lambda p: p.stat().st_mtime)
+    run_dir = finished[-1].parent.parent
     entry["run_dir"] = str(run_dir)
     metrics_path = run_dir / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
@@ -213,7 +213,7 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
         "Conditional accuracy (class-conditional recipes only): how often the classifier agrees with the class asked for.",
         "",
         "| recipe | steps | epochs | train s | FID | KID ± std | precision | recall | coverage | confidence "
-        "| -ELBO nats | -log p (IWAE) nats | conditional accuracy |",
+        "| -ELBO nats (Bernoulli: cross-entropy) | -log p (IWAE) nats (idem) | conditional accuracy |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, e in done.items():
@@ -221,8 +221,8 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
         lines.append(
             f"| `{name}` | {r.get('steps', '')} | {_f(r.get('epochs'))} | {_f(r.get('seconds'), 4)} | {_f(m.get('fid'))} "
             f"| {_f(m.get('kid'))} ± {_f(m.get('kid_std'), 2)} | {_f(m.get('precision'))} | {_f(m.get('recall'))} "
-            f"| {_f(m.get('coverage'))} | {_f(m.get('mean_confidence'))} | {_f(m.get('neg_elbo_nats'), 4)} "
-            f"| {_f(m.get('nll_iwae_nats'), 4)} | {_f(m.get('conditional_accuracy'))} |")
+            f"| {_f(m.get('coverage'))} | {_f(m.get('mean_confidence'))} | {_f(report.neg_elbo(m), 4)} "
+            f"| {_f(report.neg_elbo(m, 'nll_iwae'), 4)} | {_f(m.get('conditional_accuracy'))} |")
     for title, changes in (("Changes from the recipes' own settings:", CHANGES),
                            ("Changes from `kgen.evaluate`'s settings above:", EVALUATE_CHANGES),
                            ("Changes from `kgen.augment`'s defaults:", AUGMENT_CHANGES)):

@@ -181,6 +181,55 @@ def build_model(recipe: Recipe, shape: tuple | None = None, strategy=None):
     return model
 
 
+SAVED_MODEL = "saved_model"  # each run's own export, inside the run directory
+
+
+def saved_model_of(path: Path) -> tuple[Path, Path | None]:
+    """(SavedModel directory, run directory or None) for a SavedModel or a run directory.
+
+    The one way every entry point (evaluate, augment, restore, results, benchmarks) finds a run's
+    model: the export inside the run, as config.json records it, never the recipe's latest export
+    (which a later run of the recipe replaces)."""
+    path = Path(path)
+    if (path / "saved_model.pb").exists():
+        return path, None
+    if (path / "config.json").exists():
+        recorded = read_config(path).get("saved_model", SAVED_MODEL)
+        saved = path / recorded
+        if (saved / "saved_model.pb").exists():
+            return saved, path
+        raise ConfigError(f"{path} is a run directory without its own SavedModel ({saved} does not exist): the run "
+                          "has not finished, or it predates per-run exports. Finish it with --resume, or pass the "
+                          "SavedModel's own path")
+    raise ConfigError(f"{path}: neither a SavedModel (no saved_model.pb) nor a run directory (no config.json)")
+
+
+def publish_latest(saved: Path, latest: Path) -> Path:
+    """`latest` (saved_models/<recipe>) becomes a copy of a run's export, hard-linked where the
+    file system allows (an export's files are never rewritten in place, so the links are safe),
+    swapped in whole so that a reader never sees half of one."""
+    import shutil
+
+    latest = Path(latest)
+    latest.parent.mkdir(parents=True, exist_ok=True)
+    tmp, old = latest.with_name(latest.name + ".tmp"), latest.with_name(latest.name + ".old")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    def link(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(saved, tmp, copy_function=link)
+    if latest.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        latest.rename(old)
+    tmp.rename(latest)
+    shutil.rmtree(old, ignore_errors=True)
+    return latest
+
+
 def write_config(run_dir: Path, recipe: Recipe, **info) -> dict:
     """config.json: the resolved recipe, its model family, and what the run adds (data origin,
     parameter counts, versions, steps reached...). Later calls update earlier ones."""

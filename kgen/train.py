@@ -203,7 +203,7 @@ def run(recipe: Recipe, resume_dir: Path | None = None, callbacks=(), export_mod
     cbs = []
     logger = None
     if chief:
-        fixed_noise = model.prior_noise(t.grid_rows * t.grid_rows, recipe.seed)
+        fixed_noise = model.grid_noise(t.grid_rows * t.grid_rows, recipe.seed)
         logger = TensorBoardLogger(run_dir, fixed_noise, t.grid_rows, t.log_every_steps, steps,
                                    config_lib.to_json(recipe) + "\n\n" + recipe.source)
         cbs.append(logger)
@@ -250,6 +250,8 @@ def _train(recipe, model, strategy, loop, guard, cb, progress, train_ds, test_ds
     (which counts the training time of earlier sessions of a resumed run)."""
     t = recipe.train
     budget, total = t.time_budget, t.epochs * steps
+    if t.max_steps:
+        total = min(total, t.max_steps)
     history: dict = {}
     start = time.time() - prior_seconds
     stopped_by_budget = bool(budget) and prior_seconds >= budget
@@ -259,7 +261,7 @@ def _train(recipe, model, strategy, loop, guard, cb, progress, train_ds, test_ds
     while step < total and not stopped_by_budget:
         epoch, done = divmod(step, steps)
         loop.reset()
-        cb.on_epoch_begin(epoch)
+        cb.on_epoch_begin(epoch, {"first_step": done})
         progress.epoch_begin(epoch, done)
         epoch_start = time.time()
         logs = {}
@@ -268,7 +270,7 @@ def _train(recipe, model, strategy, loop, guard, cb, progress, train_ds, test_ds
             n = t.log_every_steps - done % t.log_every_steps
             if t.checkpoint_every_steps:
                 n = min(n, t.checkpoint_every_steps - step % t.checkpoint_every_steps)
-            n = min(n, steps - done)
+            n = min(n, steps - done, total - step)
             if budget:
                 n = _steps_left_in_budget(strategy, n, budget - (time.time() - start), seconds_per_step)
             chunk_start = time.time()
@@ -282,9 +284,11 @@ def _train(recipe, model, strategy, loop, guard, cb, progress, train_ds, test_ds
             progress.update(done, logs)
             if budget and _all_agree(strategy, time.time() - start >= budget):
                 stopped_by_budget = True
-            if done < steps and (stopped_by_budget or (t.checkpoint_every_steps and step % t.checkpoint_every_steps == 0)):
+            at_end = step >= total
+            if done < steps and (stopped_by_budget or at_end or (
+                    t.checkpoint_every_steps and step % t.checkpoint_every_steps == 0)):
                 save(step, time.time() - start)
-            if stopped_by_budget:
+            if stopped_by_budget or at_end:
                 break
         if done == steps:
             val = loop.evaluate(test_ds)
@@ -316,10 +320,12 @@ def _all_agree(strategy, flag: bool) -> bool:
 
 def _across_workers(strategy, value, op: str, dtype):
     """`value` reduced over the workers of a multi-worker run with `op` ("MIN" or "MAX"); in any
-    other run, `value` itself."""
+    other run, `value` itself. tf.distribute reduces only by SUM and MEAN, so every replica's
+    value is gathered and reduced here."""
     if not strategy.extended._in_multi_worker_mode():  # noqa: SLF001 - no public equivalent
         return value
-    return strategy.reduce(op, strategy.run(lambda: tf.constant(value, dtype)), axis=None).numpy()
+    gathered = strategy.gather(strategy.run(lambda: tf.constant([value], dtype)), axis=0).numpy()
+    return {"MIN": np.min, "MAX": np.max}[op](gathered)
 
 
 def finish(recipe, model, bundle, run_dir, logger, checkpoints, history, step, stopped_by_budget, elapsed,
@@ -344,7 +350,12 @@ def finish(recipe, model, bundle, run_dir, logger, checkpoints, history, step, s
         print("kgen: test-set likelihood: " + ", ".join(
             f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float)) + f"  ({run_dir / 'metrics.json'})")
     logger.train_writer.flush()
-    export_dir = export(model, Path(t.export_dir) / recipe.name) if export_model else None
+    export_dir = latest = None
+    if export_model:
+        # the run's own model (what kgen.evaluate RUN scores), then the recipe's latest export
+        export_dir = export(model, run_dir / runs.SAVED_MODEL)
+        runs.write_config(run_dir, recipe, saved_model=runs.SAVED_MODEL)
+        latest = runs.publish_latest(export_dir, Path(t.export_dir) / recipe.name)
     print(f"kgen: trained to step {step} in {elapsed:.1f} s")
     print(f"  TensorBoard:       tensorboard --logdir {Path(t.logdir)}   (this run: {run_dir})")
     print(f"  sample grid:       {run_dir / 'samples.png'}")
@@ -353,6 +364,7 @@ def finish(recipe, model, bundle, run_dir, logger, checkpoints, history, step, s
     print(f"  checkpoint:        {checkpoints.latest()}")
     if export_dir:
         print(f"  SavedModel:        {export_dir}   (tf.saved_model.load(...).sample(num_samples=16, seed=0))")
+        print(f"  latest export:     {latest}   (the newest run of {recipe.name})")
     return RunResult(run_dir, export_dir, history, model, step, stopped_by_budget)
 
 

@@ -16,8 +16,8 @@ Time: 50 epochs are 23,450 steps of 128 images. Measured here on 2 CPU cores: 18
 
     python -m kgen.recipes.mnist_ddpm                 # full MNIST
     python -m kgen.recipes.mnist_ddpm --quick         # a small U-Net, bundled sample, minutes
-    python -m kgen.recipes.mnist_ddpm --mode=inpaint  # restore images with the latest run's model
-    python -m kgen.recipes.mnist_ddpm --mode=denoise --sigma=0.2
+    python -m kgen.restore mnist_ddpm --mode=inpaint   # restore images with the latest run's model
+    python -m kgen.restore mnist_ddpm --mode=denoise --sigma=0.2
 """
 
 from kgen.cli import main

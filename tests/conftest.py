@@ -80,7 +80,7 @@ def tiny_recipe(tmp_path):
 
 
 def tiny_gan_recipe(tmp_path: Path, **overrides) -> Recipe:
-    """The MNIST DCGAN's shape with a few filters and no dropout (dropout noise is per replica)."""
+    """The MNIST DCGAN's shape with a few filters (dropout off unless asked for)."""
     from kgen.models.gan import GANConfig
 
     recipe = Recipe(
@@ -175,9 +175,15 @@ def one_step(recipe, image_shape, batch, strategy, weights=None, jit_compile=Fal
     dataset) on `batch` = (images, labels), under `strategy`, from `weights` if given, the step
     compiled with XLA if `jit_compile`; on `model` if given (built under `strategy`), else on a
     new one."""
+    import keras
+
     from kgen import runs, train
 
-    model = runs.build_model(recipe, image_shape, strategy) if model is None else model
+    if model is None:
+        # unseeded generators (dropout's) take their seeds from the global RNG: reset it so that
+        # every model built here starts from the same seed states, as the processes of a run do
+        keras.utils.set_random_seed(recipe.seed)
+        model = runs.build_model(recipe, image_shape, strategy)
     if weights is not None:
         model.set_weights(weights)
     x, y = batch

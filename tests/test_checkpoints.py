@@ -12,6 +12,7 @@ import pytest
 from kgen import runs, train
 from kgen.checkpoint import Checkpointer
 from kgen.errors import CheckpointError
+from kgen.report import read_scalars
 
 from conftest import ROOT, tiny_vae_recipe
 
@@ -24,8 +25,10 @@ SCRIPT = textwrap.dedent('''
     tmp = Path(sys.argv[1]); mode = sys.argv[2]
     # 5 steps an epoch, a mid-epoch checkpoint every 3 steps, dropout so seed states matter
     def recipe_in(root):
+        # step scalars every 2 steps: two writes after the mid-epoch resume at step 3 (4 and 5)
         return tiny_vae_recipe(root, **{"train.steps_per_epoch": "5", "deterministic": "true", "train.epochs": "2",
-                                        "train.checkpoint_every_steps": "3", "model.encoder.dropout": "0.2"})
+                                        "train.checkpoint_every_steps": "3", "model.encoder.dropout": "0.2",
+                                        "train.log_every_steps": "2"})
     recipe = recipe_in(tmp)
 
     class Kill(keras.callbacks.Callback):
@@ -92,6 +95,15 @@ def test_killed_runs_resume_at_their_step_to_the_same_weights(tmp_path):
     assert len(keys) > 10
     for k in keys:  # bit-identical under --deterministic
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    # the step scalars too (written at 2, 4, 5, 7, 9, 10): each write after a resume that covers
+    # the same steps as the straight run's equals it, to the float32 round-off of running means
+    # of a ~500-nat loss recombined (1e-5); the write at step 4 covers only step 4 (the run resumed
+    # at step 3, whose loss the new session never saw), the straight run's steps 3 and 4.
+    steps, resumed_losses = read_scalars(run_dir, "step/loss")
+    steps_b, straight_losses = read_scalars(checkpoint_names(tmp_path / "b")[0], "step/loss")
+    assert list(steps) == list(steps_b) == [2, 4, 5, 7, 9, 10]
+    same = [0, 2, 3, 4, 5]
+    np.testing.assert_allclose(resumed_losses[same], straight_losses[same], rtol=1e-5)
 
 
 def test_a_crash_during_the_write_keeps_the_previous_checkpoint(tmp_path):

@@ -133,3 +133,26 @@ def test_runs_and_export_round_trips(tmp_path):
 
 def test_aae_mirrored_step_equals_single_device(tmp_path, mirrored):
     mirrored_matches_single(tiny_hybrid_recipe(tmp_path, "aae"), (28, 28, 1), digits(16), mirrored)
+
+
+def test_avb_validation_shows_t_the_codes_it_was_trained_on(tmp_path):
+    """With adaptive contrast T is trained on normalised codes z_bar; validation must feed it the
+    same z_bar (the ELBO's T term and the d_loss/d_accuracy pair), not raw z."""
+    model = build(tmp_path, "avb", **{"model.adaptive_contrast": "true", "model.contrast_samples": "4"})
+    x, y = digits(16)
+    seen, critic = [], model.discriminator
+
+    def spy(inputs, training=False):
+        seen.append(inputs[1].numpy())
+        return critic(inputs, training=training)
+
+    model.discriminator = spy
+    try:
+        model.test_step((x, y))
+    finally:
+        model.discriminator = critic
+    elbo_codes, judged, prior = seen  # T in the ELBO, then T on posterior codes, then on prior codes
+    np.testing.assert_array_equal(judged, elbo_codes)
+    # z_bar is normalised per image over the contrast draws: its spread is near 1 (raw codes of
+    # an untrained encoder are not)
+    assert 0.3 < judged.std() < 3.0

@@ -6,7 +6,7 @@ from PIL import Image
 
 from kgen import cli, data
 from kgen.config import Data
-from kgen.errors import DataError
+from kgen.errors import ConfigError, DataError
 from kgen.recipes import celeba_gan
 
 
@@ -74,3 +74,36 @@ def test_celeba_gan_without_data_exits_with_help(capsys, tmp_path):
     code = cli.main(celeba_gan.RECIPE, [f"--train.logdir={tmp_path}"])
     assert code == 1
     assert "img_align_celeba" in capsys.readouterr().err
+
+
+def test_a_separate_test_folder_leaves_every_training_image_to_training(tmp_path):
+    train_folder = make_folder(tmp_path / "train")
+    test_folder = make_folder(tmp_path / "held_out", n=6)
+    cfg = Data(name="image_folder", path=str(train_folder), test_path=str(test_folder), image_size=16, channels=3)
+    bundle = data.load(cfg, seed=0)
+    assert bundle.num_train == 24  # all 24 readable images of the training folder (one is corrupt)
+    assert len(bundle.test_images) == 6  # the held-out folder's, none taken from training
+    assert "6 held out from" in bundle.origin
+    with pytest.raises(DataError, match="--data.test_path=.*not a folder"):
+        data.load(Data(name="image_folder", path=str(train_folder), test_path=str(tmp_path / "nowhere")))
+
+
+def test_options_that_would_not_be_read_are_refused(capsys, tmp_path):
+    """--quick reads the bundled sample, so a --data.path beside it is refused with the fix
+    instead of being silently ignored."""
+    code = cli.main(celeba_gan.RECIPE, ["--quick", f"--data.path={tmp_path}", f"--train.logdir={tmp_path}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"--data.path={tmp_path} would not be read" in err and "--data.name=image_folder" in err
+    with pytest.raises(ConfigError, match="test_path=.* only with data.name=image_folder"):
+        data.load(Data(name="mnist_sample", test_path=str(tmp_path)))
+
+
+def test_quick_face_runs_say_they_train_on_digits():
+    from kgen import runs
+
+    quick = runs.resolve(celeba_gan.RECIPE, {}, quick=True)[0]
+    assert "trains on MNIST digits resized to 128x128x3 here, not on faces" in cli.digits_notice(celeba_gan.RECIPE, quick)
+    assert "--data.path=/path/to/img_align_celeba" in cli.digits_notice(celeba_gan.RECIPE, quick)
+    on_faces = runs.resolve(celeba_gan.RECIPE, {"data.path": "/faces"})[0]
+    assert cli.digits_notice(celeba_gan.RECIPE, on_faces) is None

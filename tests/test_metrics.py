@@ -80,7 +80,7 @@ def test_evaluate_end_to_end_on_a_tiny_exported_model(tmp_path, monkeypatch, cap
     assert metrics["num_samples"] == 300 and metrics["reference_images"] == 1000
     assert metrics["fid"] > 0 and 0 <= metrics["precision"] <= 1 and 0 <= metrics["coverage"] <= 1
     saved = json.loads((result.run_dir / "metrics.json").read_text())
-    assert saved["fid"] == pytest.approx(metrics["fid"]) and "neg_elbo_nats" in saved  # merged
+    assert saved["fid"] == pytest.approx(metrics["fid"]) and "neg_elbo_cross_entropy_nats" in saved  # merged
     assert list((tmp_path / "cache" / "cache").glob("mnist_sample_test_features_*.npz"))
 
 

@@ -23,14 +23,15 @@ from conftest import ROOT
 pytestmark = pytest.mark.slow
 
 
-def worker_recipe(out: str, distribute: str, epochs: int):
+def worker_recipe(out: str, distribute: str, epochs: int, **extra):
     from kgen import config
     from kgen.recipes import mnist_vae
 
-    return config.apply_overrides(mnist_vae.RECIPE, {
+    return config.apply_overrides(mnist_vae.RECIPE, {**extra, 
         "data.name": "mnist_sample", "data.limit": 256, "distribute": distribute, "distribute_timeout": 30,
         "model.encoder.filters": (8, 8), "model.decoder.filters": (8, 8), "model.decoder.start_shape": (7, 7, 4),
         "model.eval_images": 0, "optimizer.name": "sgd", "optimizer.learning_rate": 0.01,
+        "model.encoder.dropout": 0.2,  # masks drawn for the global batch: still one process's step
         "train.epochs": epochs, "train.batch_size": 32, "train.steps_per_epoch": 4, "train.log_every_steps": 2,
         "train.grid_rows": 2, "train.verbose": 2, "train.logdir": out + "/logs",
         "train.export_dir": out + "/saved_models", "train.checkpoint_every_steps": 2,
@@ -44,11 +45,12 @@ import sys
 from kgen import runs, train
 
 out, distribute, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-resume = len(sys.argv) > 4 and sys.argv[4] == "resume"
-recipe = worker_recipe(out, distribute, epochs)
+resume = "resume" in sys.argv[4:]
+extra = dict(a.split("=", 1) for a in sys.argv[4:] if "=" in a)  # recipe overrides key=value
+recipe = worker_recipe(out, distribute, epochs, **extra)
 # the SavedModel only where the test looks for it (the resumed run): an export is seconds of tracing
 result = train.run(recipe, resume_dir=runs.latest_run_dir(recipe) if resume else None, export_model=resume)
-print("STEPS", result.steps)
+print("STEPS", result.steps, "BUDGET", result.stopped_by_budget)
 '''
 
 
@@ -68,10 +70,10 @@ def env_for(index, ports):
             "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
 
 
-def start_workers(tmp_path, epochs, shared=False, resume=False):
+def start_workers(tmp_path, epochs, shared=False, resume=False, overrides=()):
     """Two workers; with `shared`, one logdir for both (as a cluster's shared storage)."""
     ports = free_ports(2)
-    extra = ["resume"] if resume else []
+    extra = (["resume"] if resume else []) + list(overrides)
     return [subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path / ("shared" if shared else f"w{i}")),
                               "multiworker", str(epochs), *extra],
                              env=env_for(i, ports), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -93,7 +95,7 @@ def test_two_workers_train_like_one_process_resume_and_only_the_chief_writes(tmp
         for w in workers:
             out, err = w.communicate(timeout=400)
             assert w.returncode == 0, err[-3000:]
-            assert f"STEPS {steps}" in out
+            assert f"STEPS {steps} " in out
     # the same recipe in one process, in this one (a fresh interpreter costs seconds of imports)
     assert train.run(worker_recipe(str(tmp_path / "single"), "none", 2), export_model=False).steps == 8
 
@@ -153,3 +155,17 @@ def test_when_a_worker_dies_the_other_stops_with_a_clear_error(tmp_path):
             if w.poll() is None:
                 w.kill()
                 w.communicate(timeout=30)
+
+
+def test_a_time_budget_stops_every_worker_at_the_same_step(tmp_path):
+    """The budget's checks reduce over the workers (the smallest chunk that fits, stop when any
+    worker is past it): both workers stop, at one step, by the budget, and finish normally."""
+    workers = start_workers(tmp_path, epochs=500, overrides=["train.time_budget=4s"])
+    outs = []
+    for w in workers:
+        out, err = w.communicate(timeout=400)
+        assert w.returncode == 0, err[-3000:]
+        outs.append(out.split("STEPS ")[1].split())
+    (steps0, _, by_budget0), (steps1, _, by_budget1) = outs
+    assert steps0 == steps1 and by_budget0 == by_budget1 == "True"
+    assert 0 < int(steps0) < 500 * 4

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from kgen import runs, train
 from kgen.checkpoint import Checkpointer
-from kgen.errors import CheckpointError, TrainingDiverged
+from kgen.errors import CheckpointError, ConfigError, TrainingDiverged
 
 from conftest import tiny_vae_recipe
 
@@ -155,3 +155,28 @@ def test_xla_step_runs_through_the_runner_and_repeats(tmp_path):
     assert max(moved) > 0
     for a, b in zip(first.get_weights(), second.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_each_run_keeps_and_is_evaluated_on_its_own_model(finished_run):
+    """A later run of the same recipe replaces saved_models/<recipe> (the latest export), never
+    an earlier run's own SavedModel, and a run directory resolves to its own."""
+    recipe, first = finished_run
+    second = train.run(runs.resolve(recipe, {"seed": "1", "train.epochs": "1"})[0])
+    assert first.export_dir == first.run_dir / "saved_model"
+    assert json.loads((first.run_dir / "config.json").read_text())["saved_model"] == "saved_model"
+    for result in (first, second):
+        saved, run_dir = runs.saved_model_of(result.run_dir)
+        assert (saved, run_dir) == (result.run_dir / "saved_model", result.run_dir)
+        loaded = tf.saved_model.load(str(saved))  # kept: its functions need the object alive
+        drawn = loaded.sample(num_samples=tf.constant(4), seed=tf.constant(0)).numpy()
+        np.testing.assert_allclose(drawn, result.model.sample(4, 0).numpy(), atol=1e-6)
+    latest = tf.saved_model.load(f"{recipe.train.export_dir}/{recipe.name}")
+    np.testing.assert_allclose(latest.sample(num_samples=tf.constant(4), seed=tf.constant(0)).numpy(),
+                               second.model.sample(4, 0).numpy(), atol=1e-6)
+    # a run directory without its own export is refused, not resolved to the latest one
+    (first.run_dir / "saved_model" / "saved_model.pb").rename(first.run_dir / "saved_model.pb.moved")
+    try:
+        with pytest.raises(ConfigError, match="without its own SavedModel"):
+            runs.saved_model_of(first.run_dir)
+    finally:
+        (first.run_dir / "saved_model.pb.moved").rename(first.run_dir / "saved_model" / "saved_model.pb")

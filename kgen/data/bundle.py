@@ -31,6 +31,7 @@ class DataBundle:
 def load(cfg: Data, seed: int = 0) -> DataBundle:
     """Reads the recipe's data into memory once (the seeds' sets fit: 10,000 faces at 128x128x3
     are 0.5 GB), so every epoch is a fresh full shuffle served by batched gathers."""
+    check(cfg)
     if cfg.name in ("mnist", "mnist_sample"):
         arrays, origin = load_mnist(cfg.name, cfg.path)
         x_train, y_train = arrays["x_train"][..., None], arrays["y_train"]
@@ -45,6 +46,18 @@ def load(cfg: Data, seed: int = 0) -> DataBundle:
         unlabelled = lambda x: np.full(len(x), -1, np.int32)  # noqa: E731
         return DataBundle(x_train, unlabelled(x_train), x_test, unlabelled(x_test), origin)
     raise ConfigError(f"unknown data.name {cfg.name!r}")
+
+
+def check(cfg: Data) -> None:
+    """Refuses paths that the chosen source would not read (an option given is never ignored)."""
+    if cfg.name == "mnist_sample" and cfg.path:
+        raise ConfigError(
+            f"--data.path={cfg.path} would not be read: data.name=mnist_sample (what --quick selects) is the sample "
+            "bundled in the package. Drop --data.path, or train on your data with --data.name=image_folder (a "
+            "folder of images) or --data.name=mnist (an .npz or a folder of IDX files)")
+    if cfg.test_path and cfg.name != "image_folder":
+        raise ConfigError(f"--data.test_path={cfg.test_path} is read only with data.name=image_folder, not "
+                          f"{cfg.name}: drop it, or set --data.name=image_folder")
 
 
 def adapt_images(x: np.ndarray, cfg: Data, chunk: int = 2048) -> np.ndarray:

@@ -8,6 +8,7 @@ images are used whenever the folder has them.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,16 @@ def decode_files(files: list[Path], cfg: Data) -> tuple[np.ndarray, list[Path]]:
     return out, [files[i] for i in bad]
 
 
+def shuffled_images(folder: Path, seed: int, option: str) -> list[Path]:
+    files, others = list_images(folder)
+    if not files:
+        raise DataError(
+            f"{option}={folder}: no .jpg/.jpeg/.png images found (recursively; {others} other files). " + CELEBA_HELP
+        )
+    order = np.random.default_rng(seed).permutation(len(files))
+    return [files[i] for i in order]
+
+
 def load_folder(cfg: Data, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
     """(train images, test images, origin) from a folder, uint8 at the recipe's size."""
     if not cfg.path:
@@ -79,17 +90,21 @@ def load_folder(cfg: Data, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
     folder = Path(cfg.path).expanduser()
     if not folder.is_dir():
         raise DataError(f"--data.path={cfg.path}: not a folder. " + CELEBA_HELP)
-    files, others = list_images(folder)
-    if not files:
-        raise DataError(
-            f"{folder}: no .jpg/.jpeg/.png images found (recursively; {others} other files). " + CELEBA_HELP
-        )
-    order = np.random.default_rng(seed).permutation(len(files))
-    files = [files[i] for i in order]
-    n_test = min(MAX_TEST, len(files) // 10)
-    test_files, pool = files[:n_test], files[n_test:]
+    files = shuffled_images(folder, seed, "--data.path")
+    if cfg.test_path:
+        test_folder = Path(cfg.test_path).expanduser()
+        if not test_folder.is_dir():
+            raise DataError(f"--data.test_path={cfg.test_path}: not a folder (a folder of held-out images, or "
+                            "leave it empty to hold out images of --data.path)")
+        test_files, pool = shuffled_images(test_folder, seed, "--data.test_path")[:MAX_TEST], files
+    else:
+        n_test = min(MAX_TEST, len(files) // 10)
+        test_files, pool = files[:n_test], files[n_test:]
     want = min(cfg.limit, len(pool)) if cfg.limit else len(pool)
     kept, bad, start = [], [], 0
+    began = time.time()
+    print(f"kgen: decoding {want:,} + {len(test_files):,} held-out images from {folder} "
+          f"({cfg.image_size}x{cfg.image_size}x{cfg.channels})", flush=True)
     while sum(len(k) for k in kept) < want and start < len(pool):
         need = want - sum(len(k) for k in kept)
         images, failed = decode_files(pool[start : start + need], cfg)
@@ -103,7 +118,10 @@ def load_folder(cfg: Data, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
         raise DataError(f"{folder}: none of the {len(bad)} image files could be decoded, e.g. {bad[0]}")
     if len(test_images) == 0:  # a tiny folder: validate on training images rather than on nothing
         test_images = train_images[: min(len(train_images), MAX_TEST)]
+    print(f"kgen: decoded {len(train_images) + len(test_images):,} images in {time.time() - began:.1f} s", flush=True)
     origin = f"{len(train_images)} images from {folder}"
+    if cfg.test_path:
+        origin += f", {len(test_images)} held out from {cfg.test_path}"
     if bad:
         named = ", ".join(str(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
         print(f"kgen: skipped {len(bad)} unreadable image file(s): {named}")

@@ -28,6 +28,12 @@ class StandardNormalPrior(keras.layers.Layer):
     def distribution(self):
         return tfd().MultivariateNormalDiag(loc=tf.zeros([self.latent_dim]), scale_diag=tf.ones([self.latent_dim]))
 
+    def base_noise(self, n, seed):
+        return base_noise(n, seed, self.latent_dim)
+
+    def from_base(self, base):
+        return base[1]
+
     def get_config(self):
         return {**super().get_config(), "latent_dim": self.latent_dim}
 
@@ -81,6 +87,19 @@ class MixturePrior(keras.layers.Layer):
             ),
         )
 
+    def base_noise(self, n, seed):
+        return base_noise(n, seed, self.latent_dim)
+
+    def from_base(self, base):
+        """z ~ p(z) from fixed base noise (u, eps) through the prior's current parameters: the
+        component whose cumulative weight first exceeds u (inverse-CDF of the categorical), then
+        mu_k + sigma_k * eps. The same base noise follows the prior as it learns, so a fixed sample
+        grid keeps decoding latents the model expects."""
+        u, eps = base
+        cdf = tf.cumsum(tf.nn.softmax(tf.convert_to_tensor(self.logits)))
+        k = tf.minimum(tf.reduce_sum(tf.cast(u[:, None] > cdf[None], tf.int32), axis=1), self.components - 1)
+        return self.component_sample(k, eps)
+
     def get_config(self):
         return {**super().get_config(), "latent_dim": self.latent_dim, "components": self.components,
                 "seed": self.seed, "layout": self.layout, "radius": self.radius, "scale": self.scale}
@@ -95,6 +114,16 @@ class MixturePrior(keras.layers.Layer):
         mu = tf.gather(tf.convert_to_tensor(self.means), labels)
         sd = tf.gather(tf.nn.softplus(tf.convert_to_tensor(self.raw_scales)) + 1e-4, labels)
         return mu + sd * eps
+
+
+def base_noise(n, seed, latent_dim: int):
+    """(u [n] ~ U[0, 1), eps [n, d] ~ N(0, I)): a stateless function of (n, seed), the noise a
+    prior's `from_base` turns into latents."""
+    n = tf.reshape(tf.cast(n, tf.int32), [1])
+    seed = tf.stack([tf.cast(seed, tf.int32), tf.constant(0, tf.int32)])
+    u = tf.random.stateless_uniform(n, seed=seed + [0, 1])
+    eps = tf.random.stateless_normal(tf.concat([n, [latent_dim]], 0), seed=seed)
+    return u, eps
 
 
 def make_prior(kind: str, latent_dim: int, components: int, trainable: bool, seed: int, **mixture):

@@ -88,10 +88,13 @@ class AAE(GenerativeModel):
         return tf.sigmoid(self.decoder(z, training=False))
 
     def prior_noise(self, n, seed):
-        if not self.components:
-            return super().prior_noise(n, seed)
-        seed = tf.stack([tf.cast(seed, tf.int32), tf.constant(0, tf.int32)])
-        return self.prior.distribution().sample(n, seed=seed)
+        return self.prior.from_base(self.prior.base_noise(n, seed))
+
+    def grid_noise(self, n, seed):
+        return self.prior.base_noise(n, seed)
+
+    def grid_images(self, noise):
+        return self.generate(self.prior.from_base(noise))
 
     def prior_batch(self, labels, noise):
         """Real samples for D, one per example, replica-count invariant."""
@@ -101,10 +104,8 @@ class AAE(GenerativeModel):
             return eps
         if self.supervised:
             comp = tf.cast(labels, tf.int32)
-        else:  # inverse CDF of the mixture weights
-            u = global_uniform(b, (1,), noise)
-            cdf = tf.cumsum(tf.nn.softmax(tf.convert_to_tensor(self.prior.logits)))
-            comp = tf.minimum(tf.reduce_sum(tf.cast(u > cdf[None], tf.int32), axis=1), self.components - 1)
+        else:
+            return self.prior.from_base((global_uniform(b, (1,), noise)[:, 0], eps))
         return self.prior.component_sample(comp, eps)
 
     def critic(self, z, labels, training):

@@ -134,7 +134,9 @@ class AVB(GenerativeModel):
         return minimize(self.d_optimizer, self.discriminator.trainable_variables, loss)
 
     def elbo_terms(self, x, training):
-        z, contrast = self._codes(x, training)
+        return self._elbo(x, *self._codes(x, training), training)
+
+    def _elbo(self, x, z, contrast, training):
         recon = -losses.bernoulli_log_likelihood(x, self.decoder(z, training=training))
         if contrast is None:
             kl = tf.reshape(self.discriminator([x, z], training=False), [-1])
@@ -158,9 +160,10 @@ class AVB(GenerativeModel):
 
     def test_step(self, data):
         x, _ = data
-        recon, kl = self.elbo_terms(x, False)
-        z = self.encode(x)
-        tq = self.discriminator([x, z], training=False)
+        z, contrast = self._codes(x, False)
+        recon, kl = self._elbo(x, z, contrast, False)
+        # T sees what it is trained on: z ~ q(z|x), or with adaptive contrast the normalised z_bar
+        tq = self.discriminator([x, z if contrast is None else contrast[0]], training=False)
         tp = self.discriminator([x, global_normal(tf.shape(x)[0], self.latent_shape, self.eval_noise)], training=False)
         return self.track(loss=recon + kl, reconstruction=recon, kl_estimate=kl,
                           d_loss=losses.discriminator_loss(tq, tp), d_accuracy=losses.discriminator_accuracy(tq, tp))

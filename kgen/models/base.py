@@ -10,34 +10,8 @@ import numpy as np
 import tensorflow as tf
 
 from kgen.config import num
+from kgen.layers.replicas import global_normal, global_uniform, replica_context  # noqa: F401 - the models' noise
 from kgen.networks.conv import ConvNet, DeconvNet
-
-
-def replica_context():
-    """(number of replicas, this replica's index); (1, 0) outside tf.distribute."""
-    ctx = tf.distribute.get_replica_context()
-    if ctx is None:  # cross-replica context
-        return 1, 0
-    return ctx.num_replicas_in_sync, ctx.replica_id_in_sync_group
-
-
-def global_normal(local_batch, shape, seed_generator, dtype="float32"):
-    """N(0, I) noise [local_batch, *shape] that does not depend on the number of replicas.
-
-    Every replica draws the noise of the whole global batch from the same (mirrored) seed state
-    and keeps its own slice; MirroredStrategy splits each global batch into contiguous slices in
-    replica order, so example i meets the same noise on 1 device or on 8.
-    """
-    n, i = replica_context()
-    eps = keras.random.normal((local_batch * n, *shape), seed=seed_generator, dtype=dtype)
-    return eps if n == 1 else eps[i * local_batch : (i + 1) * local_batch]
-
-
-def global_uniform(local_batch, shape, seed_generator, minval=0.0, maxval=1.0, dtype="float32"):
-    """Uniform noise with the same replica-count invariance as `global_normal`."""
-    n, i = replica_context()
-    u = keras.random.uniform((local_batch * n, *shape), minval, maxval, seed=seed_generator, dtype=dtype)
-    return u if n == 1 else u[i * local_batch : (i + 1) * local_batch]
 
 
 FAMILIES: dict[str, type] = {}
@@ -160,6 +134,15 @@ class GenerativeModel(keras.Model):
 
     def generate(self, z):
         raise NotImplementedError
+
+    def grid_noise(self, n, seed):
+        """The epoch grid's fixed noise, drawn once before training; `grid_images` turns it into
+        images with the model as it is then. Models with a learned prior keep the prior's base
+        noise here and push it through the current prior at every grid."""
+        return self.prior_noise(n, seed)
+
+    def grid_images(self, noise):
+        return self.generate(noise)
 
     def sample(self, num_samples, seed):
         """Images in [0, 1], a pure function of (num_samples, seed)."""

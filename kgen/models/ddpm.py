@@ -63,7 +63,9 @@ class DDPM(GenerativeModel):
     Args:
         network: the noise predictor [x_t, t] -> eps (a U-Net).
         ema_network: a clone of it holding the averaged weights.
-        schedule: a NoiseSchedule.
+        schedule_kind: the noise schedule by name, "linear" (Ho et al. 2020) or "cosine" (Nichol and
+            Dhariwal 2021), built as a `NoiseSchedule` of `timesteps` steps.
+        timesteps: T.
         ema_decay: EMA decay per step.
         sample_steps, eta: the DDIM sampler used for grids and the `sample` endpoint.
         final_ancestral: whether the final figures add a grid from the full T-step sampler.

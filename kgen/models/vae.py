@@ -125,8 +125,13 @@ class VAE(GenerativeModel):
         return tf.sigmoid(decoded) if self.likelihood == "bernoulli" else tf.clip_by_value(decoded, 0.0, 1.0)
 
     def prior_noise(self, n, seed):
-        seed = tf.stack([tf.cast(seed, tf.int32), tf.constant(0, tf.int32)])
-        return self.prior.distribution().sample(n, seed=seed)
+        return self.prior.from_base(self.prior.base_noise(n, seed))
+
+    def grid_noise(self, n, seed):
+        return self.prior.base_noise(n, seed)
+
+    def grid_images(self, noise):
+        return self.generate(self.prior.from_base(noise))
 
     def kl_weight(self, training):
         if not training or not self.kl_warmup_steps:
@@ -191,16 +196,13 @@ class VAE(GenerativeModel):
             return {}
         x = images[:n]
         elbo, iwae = self.likelihood_bounds(x, k, labels=labels[:n] if self.conditional else None)
-        out = {
-            "images": int(len(x)),
-            "iwae_samples": int(k),
-            "neg_elbo_nats": float(-elbo.mean()),
-            "nll_iwae_nats": float(-iwae.mean()),
-        }
+        out = {"images": int(len(x)), "iwae_samples": int(k)}
         if self.likelihood == "bernoulli":
             # grey levels under a Bernoulli: a cross-entropy, not a likelihood of the 256-level
-            # data, so the per-dimension figure is named as such
+            # data, so every figure is named as such
             to_bits = 1.0 / (float(np.prod(x.shape[1:])) * np.log(2.0))
+            out["neg_elbo_cross_entropy_nats"] = float(-elbo.mean())
+            out["nll_iwae_cross_entropy_nats"] = float(-iwae.mean())
             out["neg_elbo_cross_entropy_bits_per_dim"] = float(-elbo.mean() * to_bits)
             out["nll_iwae_cross_entropy_bits_per_dim"] = float(-iwae.mean() * to_bits)
             out["note"] = ("Bernoulli likelihood of grey levels in [0, 1] (continuous relaxation), as in the seeds; "
@@ -208,6 +210,7 @@ class VAE(GenerativeModel):
         else:
             # a density of continuous values in [0, 1]; without dequantisation it is not a
             # likelihood of 8-bit images and can go below 0 bits/dim, so no bits/dim are reported
+            out["neg_elbo_nats"], out["nll_iwae_nats"] = float(-elbo.mean()), float(-iwae.mean())
             out["note"] = "Gaussian density of pixels in [0, 1] (nats); no bits/dim: the data were not dequantised"
         return out
 

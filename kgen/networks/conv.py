@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import keras
 
 from kgen.config import ConfigError, choices, num
+from kgen.layers.replicas import ReplicaDropout
 
 ACTIVATIONS = ("relu", "leaky_relu", "swish")
 
@@ -78,7 +79,7 @@ def conv_layers(spec: ConvNet, name: str) -> list:
         layers.append(_norm(spec.norm, f"norm_{i}"))
         layers.append(_activation(spec.activation, spec.negative_slope, f"act_{i}"))
         if spec.dropout:
-            layers.append(keras.layers.Dropout(spec.dropout, name=f"dropout_{i}"))
+            layers.append(ReplicaDropout(spec.dropout, name=f"dropout_{i}"))
     return [layer for layer in layers if layer is not None]
 
 

@@ -11,6 +11,7 @@ import keras
 from kgen.config import num
 from kgen.errors import ConfigError
 from kgen.layers.embedding import SinusoidalEmbedding
+from kgen.layers.replicas import ReplicaDropout
 
 
 @dataclass
@@ -34,7 +35,7 @@ def _res_block(x, temb, out_ch, spec, name):
     h = L.GroupNormalization(spec.groups, name=f"{name}_norm2")(h)
     h = L.Activation("swish")(h)
     if spec.dropout:
-        h = L.Dropout(spec.dropout)(h)
+        h = ReplicaDropout(spec.dropout)(h)
     h = L.Conv2D(out_ch, 3, padding="same", name=f"{name}_conv2")(h)
     if x.shape[-1] != out_ch:
         x = L.Conv2D(out_ch, 1, name=f"{name}_skip")(x)

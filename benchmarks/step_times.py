@@ -1,0 +1,85 @@
+"""A recipe's quiet step time, and the step count that a wall-clock budget buys with it.
+
+    python benchmarks/step_times.py celeba_gan celeba_vae --seconds=150 --budget=45m \\
+        --args="--data.path=../shared/data/faces/train --data.test_path=../shared/data/faces/test" \\
+        --out=docs/results/faces/step_times.json
+
+Each recipe trains in a fresh process for `--seconds` (nothing else should run meanwhile), with a
+TensorBoard scalar every 10 steps; the seconds per step are the median over those 10-step
+intervals after the first (which holds the trace), so start-up and data loading do not count.
+`--budget` / (seconds per step) is the `--train.max_steps` that gives runs "the same compute"
+whatever else later shares the machine: a wall-clock budget is equal compute only on a quiet
+machine, a step count everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kgen import args
+from kgen.config import duration, num
+from kgen.report import read_scalars
+
+
+@dataclass
+class Options:
+    seconds: float = duration(150.0)  # training time of the measurement
+    budget: float = duration(2700.0)  # the wall-clock budget to express in steps
+    args: str = ""  # extra options for every recipe (quoted)
+    out: str = ""  # JSON file to write (default: print only)
+    every: int = num(10, 1)  # steps between the timestamps
+
+
+def measure(name: str, opts: Options) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", f"kgen.recipes.{name}", f"--train.time_budget={opts.seconds:g}",
+               f"--train.log_every_steps={opts.every}", f"--train.logdir={tmp}", "--train.verbose=0",
+               f"--train.export_dir={tmp}/saved_models", *shlex.split(opts.args)]
+        print("$ python " + " ".join(cmd[1:]), flush=True)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        run_dir = next(Path(tmp, name).iterdir())
+        config = json.loads((run_dir / "config.json").read_text())
+        steps, _, wall = read_scalars(run_dir, _lr_tag(run_dir), wall_times=True)
+    per_step = np.diff(wall[1:]) / np.diff(steps[1:])
+    if len(per_step) < 3:
+        raise SystemExit(f"{name}: only {len(steps)} timestamps in {opts.seconds:g} s; raise --seconds")
+    sec = float(np.median(per_step))
+    return {"seconds_per_step": round(sec, 5), "spread_iqr": [round(float(q), 5) for q in np.percentile(per_step, [25, 75])],
+            "intervals": len(per_step), "mixed_precision": config["recipe"]["train"]["mixed_precision"],
+            "budget_seconds": opts.budget, "max_steps": int(round(opts.budget / sec)), "command": "python " + " ".join(cmd[1:])}
+
+
+def _lr_tag(run_dir: Path) -> str:
+    """The first learning-rate tag: every model writes one per optimizer at every log step."""
+    import tensorflow as tf
+
+    for path in sorted((run_dir / "train").glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for v in event.summary.value:
+                if v.tag.startswith("learning_rate/"):
+                    return v.tag
+    raise SystemExit(f"{run_dir}: no learning_rate scalars written")
+
+
+def main(argv: list[str]) -> int:
+    def body(opts, names):
+        out = {name: measure(name, opts) for name in names}
+        print(json.dumps(out, indent=2))
+        if opts.out:
+            Path(opts.out).parent.mkdir(parents=True, exist_ok=True)
+            old = json.loads(Path(opts.out).read_text()) if Path(opts.out).exists() else {}
+            Path(opts.out).write_text(json.dumps({**old, **out}, indent=2) + "\n")
+
+    return args.run_main("step_times", argv, Options(), __doc__, body, positional=None)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
