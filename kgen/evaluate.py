@@ -52,7 +52,7 @@ from kgen import runs
 from kgen.config import choices, num
 from kgen.data.mnist import data_dir, load_mnist
 from kgen.errors import ConfigError
-from kgen.metrics import classifier, distances, inception
+from kgen.metrics import classifier, distances, inception, intervals
 
 
 @dataclass
@@ -117,7 +117,27 @@ def draw_from(fn, n: int, seed: int, batch: int = 500) -> np.ndarray:
 MNIST_SHAPE = (28, 28, 1)
 
 
-def distances_of(ref_feats: np.ndarray, feats: np.ndarray, seed: int) -> dict:
+def chunked(ref_feats: np.ndarray, feats: np.ndarray, seed: int, per_sample: dict | None = None) -> dict:
+    """KID, precision and recall (and `per_sample` statistics, name -> function of the samples'
+    indices) on `intervals.CHUNKS` disjoint equal parts of the samples and of the reference: the
+    material of the sample-noise intervals in kgen.metrics.intervals. The reference parts depend
+    only on the reference and the seed, so two runs evaluated alike pair up part by part."""
+    size = min(len(ref_feats), len(feats)) // intervals.CHUNKS
+    if size < 4:
+        return {}
+    out = {"size": int(size), "kid": [], "precision": [], "recall": []}
+    samples = intervals.chunks_of(len(feats), size, seed + 1)
+    for r, f in zip(intervals.chunks_of(len(ref_feats), size, seed), samples):
+        out["kid"].append(distances.mmd2(ref_feats[r], feats[f]))
+        precision, recall = distances.precision_recall(ref_feats[r], feats[f], k=3)
+        out["precision"].append(precision)
+        out["recall"].append(recall)
+    for name, fn in (per_sample or {}).items():
+        out[name] = [float(fn(f)) for f in samples]
+    return out
+
+
+def distances_of(ref_feats: np.ndarray, feats: np.ndarray, seed: int, per_sample: dict | None = None) -> dict:
     # k-NN radii shrink as a set grows, so precision and recall compare sets of one size
     rng = np.random.default_rng(seed)
     n = min(PR_POINTS, len(ref_feats), len(feats))
@@ -126,6 +146,7 @@ def distances_of(ref_feats: np.ndarray, feats: np.ndarray, seed: int) -> dict:
     kid, kid_std = distances.kid(ref_feats, feats, seed=seed)
     precision, recall = distances.precision_recall(pr_ref, pr_fake, k=3)
     return {
+        "chunks": chunked(ref_feats, feats, seed, per_sample),
         "pr_points": int(n),
         "fid": distances.frechet_distance(*distances.statistics(feats), *distances.statistics(ref_feats)),
         "kid": kid,
@@ -154,8 +175,10 @@ def evaluate_faces(images: np.ndarray, reference: np.ndarray, origin: str, seed:
     from kgen.metrics import faces
 
     metric = faces.FaceMetric() if metric is None else metric
-    out = distances_of(metric.features(reference), metric.features(images), seed)
-    out.update(metric.detection(images))
+    p = metric.face_probabilities(images)
+    out = distances_of(metric.features(reference), metric.features(images), seed, {
+        "face_detection_rate": lambda i: (p[i] > 0).mean(), "mean_face_probability": lambda i: p[i].mean()})
+    out.update(faces.detection_summary(p))
     return {**out, "num_samples": int(len(images)), "reference": origin, "reference_images": int(len(reference)),
             "features": faces.FEATURES}
 
@@ -190,7 +213,8 @@ def evaluate_images(images: np.ndarray, reference: str = "mnist", path: str = ""
     _, ref_feats, _, origin = reference_features(reference, path)
     probs, feats = classifier.predict(classifier.load(), images)
     return {
-        **distances_of(ref_feats, feats, seed),
+        **distances_of(ref_feats, feats, seed, {"coverage": lambda i: distances.class_coverage(probs[i])["coverage"],
+                                                "mean_confidence": lambda i: probs[i].max(1).mean()}),
         **distances.class_coverage(probs),
         "num_samples": int(len(images)),
         "reference": origin,

@@ -20,6 +20,7 @@ import numpy as np
 
 from kgen import args as args_lib
 from kgen import runs
+from kgen.metrics import intervals
 from kgen.errors import KgenError
 
 SEED_CLAIMS = (
@@ -88,6 +89,10 @@ def row(run_dir: Path, wall_time: float | None = None) -> dict:
         **{k: metrics.get(k, float("nan")) for k in METRICS},
         "neg_elbo": _nan(neg_elbo(metrics)),
         "num_samples": metrics.get("num_samples"),
+        "chunks": metrics.get("chunks"),
+        "seed": recipe.get("seed"),
+        "faces": "face_detection_rate" in metrics,
+        **{k: metrics[k] for k in ("face_detection_rate", "mean_face_probability") if k in metrics},
         "wall_time_s": wall_time if wall_time is not None else metrics.get("wall_time_s", float("nan")),
         "run_dir": str(run_dir),
     }
@@ -126,61 +131,101 @@ def ranking(rows: list[dict]) -> list[tuple[str, float, str]]:
     return sorted(((m, f, o) for m, (f, o) in best.items()), key=lambda x: x[1])
 
 
-def _lower(a: dict, b: dict) -> str:
-    """Whether a's KID is below b's: a difference within the larger of the two KID deviations
-    (the spread of one subset's estimate) is inconclusive."""
-    diff, noise = b["kid"] - a["kid"], max(a["kid_std"], b["kid_std"])
-    return "supported" if diff > noise else "contradicted" if diff < -noise else "inconclusive"
+def difference(a_runs: list[dict], b_runs: list[dict], key: str) -> dict:
+    """a - b on metric `key` with its 95% interval: over training seeds (Welch) when both sides
+    have several runs, else over the paired sample parts of one run each (sample noise only)."""
+    if len(a_runs) >= 2 and len(b_runs) >= 2:
+        d, lo, hi = intervals.welch_interval([r[key] for r in a_runs], [r[key] for r in b_runs])
+        return {"diff": d, "lo": lo, "hi": hi, "basis": f"{len(a_runs)} and {len(b_runs)} training seeds"}
+    ca, cb = a_runs[0].get("chunks") or {}, b_runs[0].get("chunks") or {}
+    if key in ca and key in cb and ca["size"] == cb["size"] and len(ca[key]) == len(cb[key]):
+        d, lo, hi = intervals.paired_interval(ca[key], cb[key])
+        return {"diff": d, "lo": lo, "hi": hi,
+                "basis": f"one run each, sample noise only ({len(ca[key])} paired parts of {ca['size']:,} samples)"}
+    d = a_runs[0][key] - b_runs[0][key]
+    return {"diff": d, "lo": float("-inf"), "hi": float("inf"), "basis": "no interval: evaluated without parts"}
 
 
-def _combine(verdicts: list[str]) -> str:
-    if verdicts and all(v == "supported" for v in verdicts):
-        return "supported"
-    return "contradicted" if "contradicted" in verdicts else "inconclusive"
+def _judged(a_runs, b_runs, key):
+    """(verdict that a's `key` exceeds b's, the difference)."""
+    d = difference(a_runs, b_runs, key)
+    return intervals.verdict(d["lo"], d["hi"]), d
 
 
-def _kid(r: dict) -> str:
-    return f"{r['kid']:.4g} ± {r['kid_std']:.2g}"
+def _show(runs_: list[dict], key: str, digits: int = 3) -> str:
+    v = [r[key] for r in runs_]
+    if len(v) == 1:
+        return f"{v[0]:.{digits}g}"
+    return f"{np.mean(v):.{digits}g} ± {np.std(v, ddof=1):.2g} (mean ± sd of {len(v)} seeds)"
+
+
+def _interval(d: dict) -> str:
+    return f"{d['diff']:+.3g} [{d['lo']:+.3g}, {d['hi']:+.3g}], {d['basis']}"
+
+
+def groups(rows: list[dict]) -> dict:
+    """(model, optimizer) -> its runs (one per training seed) with a KID."""
+    out: dict = {}
+    for r in rows:
+        if not np.isnan(r.get("kid", float("nan"))):
+            out.setdefault((r["model"], r["optimizer"]), []).append(r)
+    return out
+
+
+def _best(by_group: dict, model: str) -> list[dict] | None:
+    cands = [g for (m, _), g in by_group.items() if m == model]
+    return min(cands, key=lambda g: np.mean([r["kid"] for r in g])) if cands else None
 
 
 def claims(rows: list[dict], budget: str) -> list[str]:
-    """Each seed claim the rows can test: supported, contradicted or inconclusive at this budget,
-    with the numbers. Orderings are judged by KID (lower is better) against its deviation over
-    subsets; sharpness and diversity by two measures each, both pointing the same way."""
-    rows = [r for r in rows if not np.isnan(r.get("kid", float("nan")))]
-    best = {}
-    for r in rows:
-        if r["model"] not in best or r["kid"] < best[r["model"]]["kid"]:
-            best[r["model"]] = r
+    """Each seed claim the rows can test, with its verdict at this budget and the intervals behind
+    it (kgen.metrics.intervals: 95%, over training seeds where there are several, else over the
+    samples' paired parts). Orderings are judged by KID (lower is better); sharpness and diversity
+    by two measures each, which must both be supported for the claim to be."""
+    mnist = groups([r for r in rows if not r.get("faces")])
+    face = groups([r for r in rows if r.get("faces")])
     out = []
-    if all(m in best for m in ("vae", "gan", "ddpm")):
+    best = {m: _best(mnist, m) for m in ("vae", "gan", "ddpm")}
+    if all(best.values()):
         v, g, d = best["vae"], best["gan"], best["ddpm"]
-        verdict = _combine([_lower(g, v), _lower(d, g)])
-        out.append(f"- Seed 002, VAE < GAN < diffusion on MNIST (KID, lower is better): **{verdict}** at {budget} "
-                   f"(VAE {_kid(v)}, GAN {_kid(g)}, diffusion {_kid(d)}).")
-    for model in sorted({r["model"] for r in rows}):
-        by_opt = {r["optimizer"]: r for r in rows if r["model"] == model}
+        (vg, dvg), (gd, dgd) = _judged(v, g, "kid"), _judged(g, d, "kid")
+        out.append(f"- Seed 002, VAE < GAN < diffusion on MNIST (KID, lower is better): "
+                   f"**{intervals.combine([vg, gd])}** at {budget} (VAE {_show(v, 'kid')}, GAN {_show(g, 'kid')}, "
+                   f"diffusion {_show(d, 'kid')}; KID VAE - GAN {_interval(dvg)}; GAN - diffusion {_interval(dgd)}).")
+    for model in sorted({m for m, _ in mnist}):
+        by_opt = {o: g for (m, o), g in mnist.items() if m == model}
         if "adam" in by_opt and len(by_opt) > 1:
             others = [o for o in by_opt if o != "adam"]
-            verdict = _combine([_lower(by_opt["adam"], by_opt[o]) for o in others])
-            # at a wall-clock budget the cells reach different step counts: shown beside each KID
-            nums = ", ".join(f"{o} {_kid(by_opt[o])}" + (f" ({by_opt[o]['steps']} steps)" if by_opt[o].get("steps") else "")
+            judged = {o: _judged(by_opt[o], by_opt["adam"], "kid") for o in others}
+            nums = "; ".join(f"{o} {_show(by_opt[o], 'kid')}" + (f" ({by_opt[o][0]['steps']} steps)"
+                                                                   if by_opt[o][0].get("steps") else "")
+                             + ("" if o == "adam" else f", {o} - adam {_interval(judged[o][1])}")
                              for o in ["adam", *others])
-            out.append(f"- Seed 002, Adam the best optimizer for the {model} (KID): **{verdict}** at {budget} ({nums}).")
-    if "vae" in best and "gan" in best:
+            out.append(f"- Seed 002, Adam the best optimizer for the {model} (KID): "
+                       f"**{intervals.combine([j[0] for j in judged.values()])}** at {budget} ({nums}).")
+    if best["vae"] and best["gan"]:
         v, g = best["vae"], best["gan"]
-        sharper = [g["mean_confidence"] - v["mean_confidence"], g["precision"] - v["precision"]]
-        wider = [v["recall"] - g["recall"], v["coverage"] - g["coverage"]]
-
-        def both(d):
-            return "supported" if min(d) > 0 else "contradicted" if max(d) < 0 else "inconclusive"
-
+        sharp = [_judged(g, v, k) for k in ("mean_confidence", "precision")]
+        wide = [_judged(v, g, k) for k in ("recall", "coverage")]
         out.append(f"- Seed 004, the GAN sharper than the VAE on MNIST (classifier confidence and precision): "
-                   f"**{both(sharper)}** at {budget} (GAN {g['mean_confidence']:.3f} and {g['precision']:.3f}, "
-                   f"VAE {v['mean_confidence']:.3f} and {v['precision']:.3f}).")
-        out.append(f"- Seed 004, the VAE more diverse than the GAN (recall and class coverage): **{both(wider)}** "
-                   f"at {budget} (VAE {v['recall']:.3f} and {v['coverage']:.3f}, GAN {g['recall']:.3f} and "
-                   f"{g['coverage']:.3f}).")
+                   f"**{intervals.combine([j[0] for j in sharp])}** at {budget} (GAN - VAE: confidence "
+                   f"{_interval(sharp[0][1])}; precision {_interval(sharp[1][1])}).")
+        out.append(f"- Seed 004, the VAE more diverse than the GAN (recall and class coverage): "
+                   f"**{intervals.combine([j[0] for j in wide])}** at {budget} (VAE - GAN: recall "
+                   f"{_interval(wide[0][1])}; coverage {_interval(wide[1][1])}).")
+    fv, fg = _best(face, "vae"), _best(face, "gan")
+    if fv and fg:
+        # realism: the detector's rate and KID; precision failed the metric's validation (uniform
+        # noise scores 0.999 in the face features: docs/results/faces/metric_validation.md)
+        real = [_judged(fg, fv, "face_detection_rate"), _judged(fv, fg, "kid")]
+        quality = _judged(fg, fv, "kid")
+        diverse = _judged(fv, fg, "recall")
+        out.append(f"- Seed 004's abstract, the GAN more realistic than the VAE on faces (face detection rate, KID): "
+                   f"**{intervals.combine([j[0] for j in real])}** at {budget} (GAN - VAE detection rate "
+                   f"{_interval(real[0][1])}; VAE - GAN KID {_interval(real[1][1])}).")
+        out.append(f"- Seed 004's conclusion, the VAE better than the GAN on faces in quality (KID) and diversity "
+                   f"(recall): **{intervals.combine([quality[0], diverse[0]])}** at {budget} (GAN - VAE KID "
+                   f"{_interval(quality[1])}; VAE - GAN recall {_interval(diverse[1])}).")
     return out
 
 

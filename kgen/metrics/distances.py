@@ -36,19 +36,22 @@ def kid(real: np.ndarray, fake: np.ndarray, subsets: int = 100, subset_size: int
     hold min(subset_size, half the smaller set) points."""
     rng = np.random.default_rng(seed)
     real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
-    d = real.shape[1]
     # at most half of the smaller set, so that the subsets differ and their spread means something
     # (with subsets as large as the set, every subset is the whole set and the deviation is 0)
     m = max(2, min(subset_size, len(real) // 2, len(fake) // 2))
-    values = []
-    for _ in range(subsets):
-        x = real[rng.choice(len(real), m, replace=False)]
-        y = fake[rng.choice(len(fake), m, replace=False)]
-        kxx, kyy, kxy = (x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3
-        values.append((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
-                      - 2 * kxy.mean())
-    values = np.array(values)
+    values = np.array([mmd2(real[rng.choice(len(real), m, replace=False)], fake[rng.choice(len(fake), m, replace=False)])
+                       for _ in range(subsets)])
     return float(values.mean()), float(values.std(ddof=1) if len(values) > 1 else 0.0)
+
+
+def mmd2(x: np.ndarray, y: np.ndarray) -> float:
+    """The unbiased MMD^2 of two sets with KID's kernel k(x, y) = (x.y / d + 1)^3: KID of one
+    subset that is the whole of both sets (the sets may differ in size)."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    d, m, n = x.shape[1], len(x), len(y)
+    kxx, kyy, kxy = (x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3
+    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+                 - 2 * kxy.mean())
 
 
 def _pairwise(a, b):

@@ -78,5 +78,9 @@ class FaceMetric:
         return np.asarray(out, np.float64)
 
     def detection(self, images: np.ndarray) -> dict:
-        p = self.face_probabilities(images)
-        return {"face_detection_rate": float((p > 0).mean()), "mean_face_probability": float(p.mean())}
+        return detection_summary(self.face_probabilities(images))
+
+
+def detection_summary(p: np.ndarray) -> dict:
+    """From each image's best face probability (0: no face found)."""
+    return {"face_detection_rate": float((p > 0).mean()), "mean_face_probability": float(p.mean())}
