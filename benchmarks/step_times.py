@@ -15,6 +15,7 @@ machine, a step count everywhere.
 from __future__ import annotations
 
 import json
+import resource
 import shlex
 import subprocess
 import sys
@@ -44,7 +45,11 @@ def measure(name: str, opts: Options) -> dict:
                f"--train.log_every_steps={opts.every}", f"--train.logdir={tmp}", "--train.verbose=0",
                f"--train.export_dir={tmp}/saved_models", *shlex.split(opts.args)]
         print("$ python " + " ".join(cmd[1:]), flush=True)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        # the largest resident set of any child so far (KiB on Linux): the recipe's own peak
+        # when it is the largest process this script has started
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         run_dir = next(Path(tmp, name).iterdir())
         config = json.loads((run_dir / "config.json").read_text())
         steps, _, wall = read_scalars(run_dir, _lr_tag(run_dir), wall_times=True)
@@ -54,6 +59,7 @@ def measure(name: str, opts: Options) -> dict:
     sec = float(np.median(per_step))
     return {"seconds_per_step": round(sec, 5), "spread_iqr": [round(float(q), 5) for q in np.percentile(per_step, [25, 75])],
             "intervals": len(per_step), "mixed_precision": config["recipe"]["train"]["mixed_precision"],
+            "peak_rss_gib": round(peak / 2**20, 2) if peak > before else None,
             "budget_seconds": opts.budget, "max_steps": int(round(opts.budget / sec)), "command": "python " + " ".join(cmd[1:])}
 
 

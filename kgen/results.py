@@ -1,19 +1,28 @@
-"""The results table: every MNIST recipe trained for the same wall-clock budget, then evaluated.
+"""The results table: recipes trained for the same budget, with several training seeds, then
+evaluated.
 
-    python -m kgen.results --data-path=../shared/data/mnist.npz [--budget=20m]
+    python -m kgen.results --data-path=../shared/data/mnist.npz [--budget=20m] [--seeds=0,1,2]
                            [--recipes=mnist_vae,mnist_dcgan,mnist_ddpm,mnist_aae,mnist_avb]
-                           [--num-samples=10000] [--out=docs/results] [--logdir=~/.kgen/results]
+                           [--step-times=FILE] [--num-samples=10000] [--out=docs/results]
+                           [--logdir=~/.kgen/results]
+    python -m kgen.results --recipes=celeba_gan,celeba_vae --data-path=../shared/data/faces/train \
+                           --test-path=../shared/data/faces/test --budget=45m --seeds=0,1,2 \
+                           --step-times=docs/results/faces/step_times.json --num-samples=5000 \
+                           --out=docs/results/faces
 
-Each recipe runs with its own settings (`python -m kgen.recipes.<name> --train.time_budget=...`
-in a fresh process, one at a time), then `python -m kgen.evaluate` draws `--num-samples` samples
-through its SavedModel. `--out` receives results.md (one row per recipe: steps and epochs reached,
-wall time, FID, KID and its deviation, precision, recall, class coverage, mean confidence, the
-VAE's test negative ELBO and IWAE bound; the exact command of each row; the seeds' claims judged at
-this budget), results.json and a sample grid per recipe.
+Each recipe runs with its own settings (`python -m kgen.recipes.<name>` in a fresh process, one
+at a time), once per training seed, for `--budget`: a wall-clock `--train.time_budget`, or, with
+`--step-times` (a file of benchmarks/step_times.py: each recipe's quiet seconds per step), the
+`--train.max_steps` that the budget buys on a quiet machine, which then holds whatever else shares
+the machine. Either way the budget ends the run (its epochs are raised out of the way);
+`--budget=0` trains each recipe's own epochs instead. `python -m kgen.evaluate` then draws
+`--num-samples` samples through each run's own SavedModel. `--out` receives results.md (a row per
+recipe: mean ± sd over seeds of the steps reached, FID, KID, precision, recall and the family's own
+measures; the exact commands; the seeds' claims judged by calibrated 95% intervals,
+kgen/metrics/intervals.py), results.json and a sample grid per recipe.
 
-Resumable: state.json in `--out` records each recipe's run; a recipe already trained and
-evaluated is skipped, one whose training was cut off resumes from its checkpoint under the same
-budget (the time it already spent counts). Run it on a quiet machine: the budget is wall-clock.
+Resumable: state.json in `--out` records each run; a run already trained and evaluated is
+skipped, one whose training was cut off resumes from its checkpoint.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from kgen import args as args_lib
 from kgen import report, runs
@@ -84,36 +95,77 @@ AUGMENT_CHANGES: dict[str, tuple[dict[str, str], str]] = {
 }
 
 
+FACE_RECIPES = ("celeba_gan", "celeba_vae", "celeba_mlp_gan")
+EPOCHS_OUT_OF_THE_WAY = 100_000  # a budgeted run's epochs: the budget, not the recipe's epochs, ends it
+
+
 @dataclass
 class Options:
-    data_path: str = ""  # full MNIST (.npz or IDX folder); required unless --quick
-    budget: float = duration(1200.0)  # training time per recipe (20m, 1.5h, 90s)
+    data_path: str = ""  # full MNIST (.npz or IDX folder), or a face recipe's image folder; required unless --quick
+    test_path: str = ""  # face recipes: the held-out image folder (validation, and the evaluation reference)
+    budget: float = duration(1200.0)  # training per run (20m, 1.5h, 90s); 0: each recipe's own epochs
+    step_times: str = ""  # benchmarks/step_times.py's JSON: turn the budget into --train.max_steps per recipe
     recipes: str = ",".join(MNIST_RECIPES)
+    seeds: str = "0"  # training seeds, comma-separated: one run per recipe and seed
     num_samples: int = num(10_000, 2)
     out: str = "docs/results"
     logdir: str = "~/.kgen/results"  # runs and SavedModels (not committed)
-    seed: int = num(0)
     quick: bool = False  # each recipe's --quick settings and the bundled sample (a smoke test)
     augment: bool = True  # class-conditional recipes: also `python -m kgen.augment` (CAS, augmentation gain)
 
 
-def train_command(name: str, opts: Options, logdir: Path) -> list[str]:
-    cmd = [sys.executable, "-m", f"kgen.recipes.{name}", f"--train.time_budget={opts.budget:g}",
-           f"--train.logdir={logdir}", f"--train.export_dir={logdir / 'saved_models'}", f"--seed={opts.seed}",
-           "--train.verbose=2"]
+def seeds_of(opts: Options) -> list[int]:
+    try:
+        seeds = [int(x) for x in opts.seeds.split(",") if x.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds or min(seeds) < 0:
+        raise ConfigError(f"--seeds={opts.seeds}: expected training seeds >= 0 separated by commas, e.g. 0,1,2")
+    return seeds
+
+
+def max_steps(name: str, opts: Options) -> int | None:
+    """The step count the budget buys `name` at its quiet step time, when --step-times is given."""
+    if not opts.step_times or not opts.budget:
+        return None
+    path = Path(opts.step_times)
+    if not path.exists():
+        raise ConfigError(f"--step-times={opts.step_times}: no such file; make it with python benchmarks/step_times.py")
+    times = json.loads(path.read_text())
+    if name not in times:
+        raise ConfigError(f"--step-times={opts.step_times} has no step time for {name} (it has {', '.join(times)}): "
+                          f"python benchmarks/step_times.py {name} --out={opts.step_times}")
+    return max(1, int(round(opts.budget / times[name]["seconds_per_step"])))
+
+
+def train_command(name: str, opts: Options, logdir: Path, seed: int = 0) -> list[str]:
+    cmd = [sys.executable, "-m", f"kgen.recipes.{name}", f"--train.logdir={logdir}",
+           f"--train.export_dir={logdir / 'saved_models'}", f"--seed={seed}", "--train.verbose=2"]
+    steps = max_steps(name, opts)
+    if steps:
+        cmd += [f"--train.max_steps={steps}", f"--train.epochs={EPOCHS_OUT_OF_THE_WAY}"]
+    elif opts.budget:
+        cmd += [f"--train.time_budget={opts.budget:g}", f"--train.epochs={EPOCHS_OUT_OF_THE_WAY}"]
     if opts.quick:
         cmd.append("--quick")
     if opts.data_path:
         cmd.append(f"--data.path={opts.data_path}")
+    if opts.test_path:
+        cmd.append(f"--data.test_path={opts.test_path}")
     return cmd + [f"--{k}={v}" for k, v in CHANGES.get(name, ({}, ""))[0].items()]
 
 
 def evaluate_settings(name: str, opts: Options) -> dict[str, str]:
-    """`kgen.evaluate`'s options for a recipe's row: the table's, then its stated changes."""
-    settings = {"num-samples": str(opts.num_samples), "seed": str(opts.seed)}
-    if opts.quick:
+    """`kgen.evaluate`'s options for a recipe's row: the table's, then its stated changes. The
+    evaluation seed is 0 for every run: the reference's parts, which the verdicts pair across
+    runs, then match."""
+    settings = {"num-samples": str(opts.num_samples), "seed": "0"}
+    if name in FACE_RECIPES:
+        if opts.test_path:
+            settings["reference"] = opts.test_path
+    elif opts.quick:
         settings["reference"] = "mnist_sample"
-    if opts.data_path:
+    elif opts.data_path:
         settings["data-path"] = opts.data_path
     return {**settings, **EVALUATE_CHANGES.get(name, ({}, ""))[0]}
 
@@ -150,10 +202,11 @@ def _run(cmd: list[str], log: Path) -> None:
         raise KgenError(f"{shown(cmd)} failed with status {proc.returncode}; its output is in {log}")
 
 
-def run_recipe(name: str, opts: Options, state: dict, out: Path, logdir: Path) -> dict:
-    entry = state.setdefault(name, {})
+def run_recipe(name: str, seed: int, opts: Options, state: dict, out: Path, logdir: Path) -> dict:
+    entry = state.setdefault(f"{name}/seed{seed}", {"recipe": name, "seed": seed})
     log = out / f"{name}.log"
-    cmd = train_command(name, opts, logdir)
+    logdir = logdir / f"seed{seed}"
+    cmd = train_command(name, opts, logdir, seed)
     entry["train_command"] = shown(cmd)
     runs_of = logdir / name
     # a run's own export is the last thing it writes
@@ -162,7 +215,8 @@ def run_recipe(name: str, opts: Options, state: dict, out: Path, logdir: Path) -
         # cut off earlier (after a checkpoint): continue under the same budget rule; a run whose
         # budget is spent only finishes (figures, test metrics, export)
         started = any(runs_of.glob("*/checkpoints/latest.json"))
-        print(f"kgen.results: training {name} ({opts.budget:g} s budget{', resumed' if started else ''})", flush=True)
+        print(f"kgen.results: training {name}, seed {seed} ({shown(cmd[3:])}{', resumed' if started else ''})",
+              flush=True)
         _run(cmd + (["--resume"] if started else []), log)
         finished = sorted(runs_of.glob(f"*/{runs.SAVED_MODEL}/saved_model.pb"), key=lambda p: p.stat().st_mtime)
     run_dir = finished[-1].parent.parent
@@ -183,7 +237,8 @@ def run_recipe(name: str, opts: Options, state: dict, out: Path, logdir: Path) -
             print(f"kgen.results: generated digits as training data for {name}", flush=True)
             _run(aug_cmd, log)
             metrics = json.loads(metrics_path.read_text())
-    shutil.copy(run_dir / "samples.png", out / f"{name}.png")
+    if seed == seeds_of(opts)[0]:
+        shutil.copy(run_dir / "samples.png", out / f"{name}.png")
     if (run_dir / "guidance.png").exists():
         shutil.copy(run_dir / "guidance.png", out / f"{name}_guidance.png")
     entry.update(metrics=metrics, reached=runs.read_config(run_dir).get("reached", {}), done=True)
@@ -201,51 +256,112 @@ def _f(v, digits=3):
     return "" if v is None else (f"{v:.{digits}g}" if isinstance(v, float) else str(v))
 
 
+def _spread(values: list, digits: int = 3) -> str:
+    """One value as it is; several (one per seed) as mean ± sd."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return ""
+    if len(values) == 1:
+        return _f(values[0], digits)
+    return f"{np.mean(values):.{digits}g} ± {np.std(values, ddof=1):.2g}"
+
+
+# the table's columns: (header, the value of one run's metrics and reached steps)
+COLUMNS = (
+    ("steps", lambda m, r: r.get("steps")),
+    ("epochs", lambda m, r: r.get("epochs")),
+    ("train s", lambda m, r: r.get("seconds")),
+    ("FID", lambda m, r: m.get("fid")),
+    ("KID", lambda m, r: m.get("kid")),
+    ("precision", lambda m, r: m.get("precision")),
+    ("recall", lambda m, r: m.get("recall")),
+)
+MNIST_COLUMNS = (
+    ("coverage", lambda m, r: m.get("coverage")),
+    ("confidence", lambda m, r: m.get("mean_confidence")),
+    ("-ELBO nats (Bernoulli: cross-entropy)", lambda m, r: report.neg_elbo(m)),
+    ("-log p (IWAE) nats (idem)", lambda m, r: report.neg_elbo(m, "nll_iwae")),
+    ("conditional accuracy", lambda m, r: m.get("conditional_accuracy")),
+)
+FACE_COLUMNS = (
+    ("face detection rate", lambda m, r: m.get("face_detection_rate")),
+    ("mean face probability", lambda m, r: m.get("mean_face_probability")),
+    ("-ELBO nats (Bernoulli: cross-entropy)", lambda m, r: report.neg_elbo(m)),
+)
+
+
+def budget_text(opts: Options, names: list[str]) -> str:
+    if not opts.budget:
+        return "each recipe's own epochs"
+    if opts.step_times:
+        steps = ", ".join(f"`{n}` {max_steps(n, opts):,}" for n in names)
+        return (f"**{opts.budget / 60:g} minutes** of quiet training on this machine, as steps (`--train.max_steps`: "
+                f"{steps}, from each recipe's seconds per step measured on a quiet machine in `{opts.step_times}`), "
+                "so the runs do not depend on what else shared the machine")
+    return f"**{opts.budget / 60:g} minutes** of wall-clock training on this machine (nothing else running)"
+
+
 def write_table(state: dict, opts: Options, out: Path) -> Path:
-    done = {n: e for n, e in state.items() if e.get("done")}
+    names = opts.recipes.split(",")
+    seeds = seeds_of(opts)
+    done = {n: [e for e in state.values() if e.get("done") and e.get("recipe") == n and e.get("seed") in seeds]
+            for n in names}
+    done = {n: sorted(es, key=lambda e: e["seed"]) for n, es in done.items() if es}
+    faces = any(n in FACE_RECIPES for n in names)
+    extra = FACE_COLUMNS if faces else MNIST_COLUMNS
+    columns = COLUMNS + extra
+    reference = (f"the held-out images of `{opts.test_path}` in the face metric's features (kgen/metrics/faces.py; "
+                 "docs/results/faces/metric_validation.md)" if faces else
+                 "the MNIST test set in the feature space of kgen's MNIST classifier")
     lines = [
-        "# Results at equal compute",
+        f"# Results at equal compute{' on faces' if faces else ''}",
         "",
-        f"Every MNIST recipe trained for **{opts.budget / 60:g} minutes** of wall-clock time on this machine "
-        f"({os.cpu_count()} CPU cores), with the recipe's own settings, then evaluated on "
-        f"{opts.num_samples:,} samples in the feature space of kgen's MNIST classifier against the MNIST test set "
-        "(`python -m kgen.evaluate`). Lower FID and KID are better. KID ± is the deviation over 100 subsets. "
-        "Conditional accuracy (class-conditional recipes only): how often the classifier agrees with the class asked for.",
+        f"Each recipe trained for {budget_text(opts, names)} ({os.cpu_count()} CPU cores), with the recipe's own "
+        f"settings, training seeds {', '.join(map(str, seeds))}; then evaluated on {opts.num_samples:,} samples "
+        f"against {reference} (`python -m kgen.evaluate`). With several seeds a cell is the mean ± sd over them; "
+        "a number is comparable only within one feature space, reference set and number of samples. Lower FID and "
+        "KID are better; precision and recall on equal sets of samples and reference images."
+        + ("" if faces else " Conditional accuracy (class-conditional recipes only): how often the classifier "
+           "agrees with the class asked for."),
         "",
-        "| recipe | steps | epochs | train s | FID | KID ± std | precision | recall | coverage | confidence "
-        "| -ELBO nats (Bernoulli: cross-entropy) | -log p (IWAE) nats (idem) | conditional accuracy |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| recipe | seeds | " + " | ".join(h for h, _ in columns) + " |",
+        "|---|---|" + "---|" * len(columns),
     ]
-    for name, e in done.items():
-        m, r = e["metrics"], e.get("reached", {})
-        lines.append(
-            f"| `{name}` | {r.get('steps', '')} | {_f(r.get('epochs'))} | {_f(r.get('seconds'), 4)} | {_f(m.get('fid'))} "
-            f"| {_f(m.get('kid'))} ± {_f(m.get('kid_std'), 2)} | {_f(m.get('precision'))} | {_f(m.get('recall'))} "
-            f"| {_f(m.get('coverage'))} | {_f(m.get('mean_confidence'))} | {_f(report.neg_elbo(m), 4)} "
-            f"| {_f(report.neg_elbo(m, 'nll_iwae'), 4)} | {_f(m.get('conditional_accuracy'))} |")
+    for name, entries in done.items():
+        cells = [_spread([fn(e["metrics"], e.get("reached", {})) for e in entries],
+                         4 if h in ("train s", "steps") or "nats" in h else 3) for h, fn in columns]
+        lines.append(f"| `{name}` | {len(entries)} | " + " | ".join(cells) + " |")
     for title, changes in (("Changes from the recipes' own settings:", CHANGES),
                            ("Changes from `kgen.evaluate`'s settings above:", EVALUATE_CHANGES),
                            ("Changes from `kgen.augment`'s defaults:", AUGMENT_CHANGES)):
-        changed = [n for n in opts.recipes.split(",") if n in changes]
+        changed = [n for n in names if n in changes]
         if changed:
             lines += ["", title, ""]
             lines += [f"- `{n}`: " + " ".join(f"`--{k}={v}`" for k, v in changes[n][0].items()) + f". {changes[n][1]}"
                       for n in changed]
-    missing = [n for n in opts.recipes.split(",") if n not in done]
+    missing = [f"{n} (seed {s})" for n in names for s in seeds
+               if not any(e["seed"] == s for e in done.get(n, []))]
     if missing:
         lines += ["", f"Not yet measured: {', '.join(missing)} (the command below resumes)."]
-    rows = [report.row(Path(e["run_dir"])) for e in done.values()]
-    claimed = report.claims(rows, report.budget_of(rows))
-    if claimed or any(n in MNIST_RECIPES for n in opts.recipes.split(",")):
-        lines += ["", "## The seeds' claims at this budget", "", *(claimed or ["- (needs the rows above)"])]
+    rows = [report.row(Path(e["run_dir"])) for es in done.values() for e in es]
+    budget = report.budget_of(rows) + f", seeds {', '.join(map(str, seeds))}"
+    claimed = report.claims(rows, budget)
+    if claimed or any(n in MNIST_RECIPES or n in FACE_RECIPES for n in names):
+        lines += ["", "## The seeds' claims at this budget", "",
+                  "A verdict is **supported** when the 95% interval of the difference excludes zero in the claim's "
+                  "direction, **contradicted** when it excludes zero the other way, **inconclusive** otherwise. The "
+                  "interval is over the training seeds (Welch) when each model has several runs, else over 10 "
+                  "paired parts of one run's samples (sample noise only); where two models do not differ, a "
+                  "single comparison is called either way 5% of the time (kgen/metrics/intervals.py, calibrated "
+                  "in tests/test_intervals.py).", "", *(claimed or ["- (needs the rows above)"])]
     augmented = report.augmentation_lines(rows)
-    augmented += [f"- `{n}`: not measured in this table; `python -m kgen.augment {e['run_dir']} --data-path=...` "
-                  "measures it." for n, e in done.items() if n in CONDITIONAL_RECIPES and "cas" not in e["metrics"]]
+    augmented += [f"- `{n}`: not measured in this table; `python -m kgen.augment {es[0]['run_dir']} --data-path=...` "
+                  "measures it." for n, es in done.items() if n in CONDITIONAL_RECIPES and "cas" not in es[0]["metrics"]]
     if augmented:
         lines += ["", "## Generated digits as training data (seed 003)", "", *augmented]
     guided = [n for n in done if (out / f"{n}_guidance.png").exists()]
     for n in guided:
-        m = done[n]["metrics"]
+        m = done[n][0]["metrics"]
         ws = sorted({float(k.split("/")[1]) for k in m if k.startswith("guidance/")})
         lines += ["", f"## `{n}`: classifier-free guidance", "",
                   "| guidance w | conditional accuracy | class FID (mean) | class recall (mean) |", "|---|---|---|---|"]
@@ -253,19 +369,23 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
                   f"| {_f(m[f'guidance/{w:g}/fid_class_mean'])} | {_f(m[f'guidance/{w:g}/recall_class_mean'])} |"
                   for w in ws]
         lines += ["", f"![{n} guidance]({n}_guidance.png)"]
-    lines += ["", "## Sample grids", ""] + [f"![{n}]({n}.png)" for n in done]
+    lines += ["", f"## Sample grids (training seed {seeds[0]})", ""] + [f"![{n}]({n}.png)" for n in done]
     lines += ["", "## Commands", "", "    " + "python -m kgen.results " + " ".join(
         f"--{k.replace('_', '-')}={v}" for k, v in (
-            ("data_path", opts.data_path), ("budget", f"{opts.budget:g}"), ("num_samples", opts.num_samples),
+            ("data_path", opts.data_path), ("test_path", opts.test_path), ("budget", f"{opts.budget:g}"),
+            ("step_times", opts.step_times), ("seeds", opts.seeds if opts.seeds != Options.seeds else ""),
+            ("num_samples", opts.num_samples),
             ("recipes", opts.recipes if opts.recipes != Options.recipes else ""),
             ("out", opts.out if opts.out != Options.out else "")) if v), ""]
-    for n, e in done.items():
-        lines += [f"- `{n}`: `{e['train_command']}` then `{e['evaluate_command']}`"
-                  + (f" then `{e['augment_command']}`" if e.get("augment_command") else "")]
+    for n, es in done.items():
+        for e in es:
+            lines += [f"- `{n}`, seed {e['seed']}: `{e['train_command']}` then `{e['evaluate_command']}`"
+                      + (f" then `{e['augment_command']}`" if e.get("augment_command") else "")]
     path = out / "results.md"
     path.write_text("\n".join(lines) + "\n")
-    (out / "results.json").write_text(json.dumps({n: {"metrics": e["metrics"], "reached": e.get("reached")}
-                                                  for n, e in done.items()}, indent=2))
+    (out / "results.json").write_text(json.dumps(
+        {n: [{"seed": e["seed"], "metrics": e["metrics"], "reached": e.get("reached")} for e in es]
+         for n, es in done.items()}, indent=2))
     return path
 
 
@@ -278,17 +398,24 @@ def build_table(opts: Options, _) -> Path:
         raise ConfigError("--data-path is required: the table is measured on full MNIST "
                           "(an .npz with x_train, y_train, x_test, y_test, or the IDX folder)")
     names = opts.recipes.split(",")
-    valid = MNIST_RECIPES + CONDITIONAL_RECIPES
+    valid = MNIST_RECIPES + CONDITIONAL_RECIPES + FACE_RECIPES
     unknown = [n for n in names if n not in valid]
     if unknown:
         raise ConfigError(f"--recipes: unknown {unknown}; valid: {', '.join(valid)}")
+    if any(n in FACE_RECIPES for n in names) and any(n not in FACE_RECIPES for n in names):
+        raise ConfigError("--recipes: face and MNIST recipes read different data; make one table of each")
+    seeds = seeds_of(opts)
+    for n in names:
+        max_steps(n, opts)  # a missing step time is an error now, not after hours of other runs
     out, logdir = Path(opts.out), Path(opts.logdir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / "state.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    for name in names:
-        run_recipe(name, opts, state, out, logdir)
-        write_table(state, opts, out)
+    # seed by seed: a table with every recipe at one seed comes first, more seeds narrow it
+    for seed in seeds:
+        for name in names:
+            run_recipe(name, seed, opts, state, out, logdir)
+            write_table(state, opts, out)
     print(f"kgen.results: table in {out / 'results.md'}")
     return out / "results.md"
 

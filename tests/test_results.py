@@ -23,10 +23,10 @@ def test_results_table_end_to_end_with_the_conditional_columns_and_resume(tmp_pa
     """One recipe through train, evaluate and augment (a conditional one: it has every step)."""
     monkeypatch.chdir(tmp_path)
     argv, table, state = smoke_table(tmp_path, "mnist_cgan")
-    entry = state["mnist_cgan"]
+    entry = state["mnist_cgan/seed0"]
     m = entry["metrics"]
     assert entry["done"] and entry["reached"]["stopped_by_budget"] and entry["reached"]["steps"] > 0
-    row = next(ln for ln in table.splitlines() if ln.startswith("| `mnist_cgan`"))
+    row = next(ln for ln in table.splitlines() if ln.startswith("| `mnist_cgan` | 1 |"))
     assert f"| {entry['reached']['steps']} |" in row and f"{m['fid']:.3g}" in row
     assert "--train.time_budget=3" in table and "kgen.evaluate" in table
     assert (tmp_path / "out" / "mnist_cgan.png").stat().st_size > 100
@@ -54,3 +54,25 @@ def test_evaluation_changes_replace_the_tables_settings(tmp_path):
     assert [a for a in cddpm if a.startswith("--num-samples")] == ["--num-samples=1000"]
     assert "--guidance=0,0.5,1,2,4" in cddpm and "--data-path=mnist.npz" in cddpm
     assert "--num-samples=10000" in vae and not any(a.startswith("--guidance") for a in vae)
+
+
+def test_a_budget_in_steps_from_quiet_step_times(tmp_path):
+    """--step-times turns the budget into each recipe's --train.max_steps (what the budget buys at
+    its quiet seconds per step), and the budget, not the recipe's epochs, ends the run."""
+    times = tmp_path / "step_times.json"
+    times.write_text(json.dumps({"celeba_gan": {"seconds_per_step": 1.9}, "celeba_vae": {"seconds_per_step": 0.12}}))
+    opts = results.Options(data_path="faces/train", test_path="faces/test", budget=2700.0, step_times=str(times),
+                           recipes="celeba_gan,celeba_vae", seeds="0,1,2")
+    gan = results.train_command("celeba_gan", opts, tmp_path / "seed1", seed=1)
+    assert "--train.max_steps=1421" in gan and f"--train.epochs={results.EPOCHS_OUT_OF_THE_WAY}" in gan  # 2700 / 1.9
+    assert "--seed=1" in gan and "--data.test_path=faces/test" in gan
+    assert not any(a.startswith("--train.time_budget") for a in gan)
+    assert results.max_steps("celeba_vae", opts) == 22500
+    assert results.evaluate_settings("celeba_vae", opts)["reference"] == "faces/test"
+    own = results.train_command("celeba_vae", results.Options(budget=0.0, data_path="faces/train"), tmp_path)
+    assert not any(a.startswith(("--train.max_steps", "--train.epochs", "--train.time_budget")) for a in own)
+    with pytest.raises(results.ConfigError, match="no step time for celeba_mlp_gan.*benchmarks/step_times.py"):
+        results.max_steps("celeba_mlp_gan", opts)
+    with pytest.raises(results.ConfigError, match="--seeds=0,x"):
+        results.seeds_of(results.Options(seeds="0,x"))
+    assert results.main(["--recipes=celeba_gan,mnist_vae", "--data-path=x"]) == 2  # one table per domain
