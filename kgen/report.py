@@ -79,7 +79,8 @@ def row(run_dir: Path, wall_time: float | None = None) -> dict:
                                                               if recipe["data"].get("limit") else "")),
         "steps": reached.get("steps"),
         "name": recipe["name"],
-        "augment": {k: v for k, v in metrics.items() if k.startswith("augment/") or k in ("cas", "cas_samples")},
+        "augment": {k: v for k, v in metrics.items() if k.startswith("augment/")
+                    or k in ("cas", "cas_samples", "cas_std", "cas_real_baseline")},
         "conditional_accuracy": metrics.get("conditional_accuracy", float("nan")),
         "model": kind,
         "optimizer": recipe["optimizer"]["name"],
@@ -231,21 +232,27 @@ def claims(rows: list[dict], budget: str) -> list[str]:
 
 def augmentation_lines(rows: list[dict]) -> list[str]:
     """For each conditional model measured by `python -m kgen.augment`: CAS and whether adding
-    its generated digits to a small real set helped a classifier, and by how much."""
+    its generated digits to the real ones helped a classifier, by how much, with the interval."""
     out = []
     for r in rows:
         a = r.get("augment") or {}
         if "augment/real_accuracy" not in a:
             continue
         n_seeds = a.get("augment/seeds", 0)
-        line = (f"- `{r['name']}`: CAS {a['cas']:.4f} (a classifier trained on {a['cas_samples']:,} generated digits "
-                f"only); {a['augment/real']:,} real digits alone {a['augment/real_accuracy']:.4f} ± "
-                f"{a['augment/real_accuracy_std']:.4f}")
+        cas = f"CAS {a['cas']:.4f}" + (f" ± {a['cas_std']:.4f}" if "cas_std" in a else "")
+        baseline = (f", against {a['cas_real_baseline']:.4f} for as many real digits" if "cas_real_baseline" in a
+                    else "")
+        line = (f"- `{r['name']}` ({a.get('augment/experiment', 'distilling the full set')}): {cas} (a classifier "
+                f"trained on {a['cas_samples']:,} generated digits only{baseline}); {a['augment/real']:,} real "
+                f"digits alone {a['augment/real_accuracy']:.4f} ± {a['augment/real_accuracy_std']:.4f}")
         extras = sorted(int(k.split("/")[1].split("_")[0]) for k in a if k.endswith("_verdict"))
         for n in extras:
-            line += (f"; with {n:,} generated: {a[f'augment/{n}_accuracy']:.4f}, gain {a[f'augment/{n}_gain']:+.4f} ± "
-                     f"{a[f'augment/{n}_gain_std']:.4f}: **{a[f'augment/{n}_verdict']}**")
-        out.append(line + f" (test accuracy on real MNIST, {n_seeds} seeds, {a['augment/steps']} steps each).")
+            interval = a.get(f"augment/{n}_gain_interval")
+            shown = f" [{interval[0]:+.4f}, {interval[1]:+.4f}]" if interval else ""
+            line += (f"; with {n:,} generated: {a[f'augment/{n}_accuracy']:.4f}, gain {a[f'augment/{n}_gain']:+.4f}"
+                     f"{shown}: **{a[f'augment/{n}_verdict']}**")
+        out.append(line + f" (test accuracy on real MNIST, {n_seeds} seeds, {a['augment/steps']} steps each, 95% "
+                          "interval of the paired gain).")
     return out
 
 

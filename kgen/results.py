@@ -110,6 +110,9 @@ class Options:
     num_samples: int = num(10_000, 2)
     out: str = "docs/results"
     logdir: str = "~/.kgen/results"  # runs and SavedModels (not committed)
+    # generators train on the first N labelled digits only (--data.limit): the small-data question
+    # of kgen.augment, whose real digits are then those N; 0: the recipes' own data
+    train_limit: int = num(0)
     quick: bool = False  # each recipe's --quick settings and the bundled sample (a smoke test)
     augment: bool = True  # class-conditional recipes: also `python -m kgen.augment` (CAS, augmentation gain)
 
@@ -152,6 +155,8 @@ def train_command(name: str, opts: Options, logdir: Path, seed: int = 0) -> list
         cmd.append(f"--data.path={opts.data_path}")
     if opts.test_path:
         cmd.append(f"--data.test_path={opts.test_path}")
+    if opts.train_limit:
+        cmd.append(f"--data.limit={opts.train_limit}")
     return cmd + [f"--{k}={v}" for k, v in CHANGES.get(name, ({}, ""))[0].items()]
 
 
@@ -179,7 +184,7 @@ def augment_command(run_dir: Path, opts: Options) -> list[str]:
     cmd = [sys.executable, "-m", "kgen.augment", str(run_dir)]
     # --quick: a smoke test of the pipeline on the bundled digits, not a measurement
     if opts.quick:
-        return cmd + ["--reference=mnist_sample", "--cas-samples=500", "--real=100", "--extra=100", "--seeds=0,1",
+        return cmd + ["--reference=mnist_sample", "--cas-samples=500", "--extra=100", "--seeds=0,1",
                       "--steps=20"]
     return cmd + [f"--data-path={opts.data_path}"] + [
         f"--{k}={v}" for k, v in AUGMENT_CHANGES.get(name_of(run_dir), ({}, ""))[0].items()]
@@ -374,6 +379,7 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
         f"--{k.replace('_', '-')}={v}" for k, v in (
             ("data_path", opts.data_path), ("test_path", opts.test_path), ("budget", f"{opts.budget:g}"),
             ("step_times", opts.step_times), ("seeds", opts.seeds if opts.seeds != Options.seeds else ""),
+            ("train_limit", opts.train_limit or ""),
             ("num_samples", opts.num_samples),
             ("recipes", opts.recipes if opts.recipes != Options.recipes else ""),
             ("out", opts.out if opts.out != Options.out else "")) if v), ""]

@@ -130,3 +130,15 @@ def test_the_sample_grid_follows_the_prior_as_it_learns(tmp_path):
     z = prior.from_base((u, tf.zeros_like(eps))).numpy()
     counts = [int(np.all(np.isclose(z, prior.means[k].numpy(), atol=1e-5), axis=1).sum()) for k in range(3)]
     assert sum(counts) == 3000 and all(abs(c - 1000) < 150 for c in counts), counts
+
+
+def test_the_prior_components_figure_shows_each_mode(tmp_path):
+    model = models.build(mixture_recipe(tmp_path), (28, 28, 1))
+    grid = model.component_grid(per_component=4)
+    # 3 rows (components) of 4 images of 28 pixels, with the grid's 2-pixel gaps
+    rows = [figures.grid(model.generate(model.prior.component_sample(tf.fill([4], k),
+                                        tf.random.stateless_normal([4, 2], seed=[7, 0]))).numpy(), 4)
+            for k in np.argsort(-model.prior.logits.numpy())]
+    assert grid.shape[0] > grid.shape[1] / 4 * 2.5  # three rows of four
+    np.testing.assert_array_equal(grid[: rows[0].shape[0]], rows[0])  # the heaviest component first
+    assert "prior_components" in model.figures(np.zeros((4, 28, 28, 1), np.float32), np.zeros(4, np.int32))

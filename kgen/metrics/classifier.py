@@ -64,19 +64,37 @@ def predict(model, images: np.ndarray, batch: int = 500) -> tuple[np.ndarray, np
 
 
 def fit(x: np.ndarray, y: np.ndarray, steps: int, seed: int = 0, batch_size: int = 128, build_fn=build,
-        verbose: int = 0) -> keras.Model:
+        verbose: int = 0, extra: tuple | None = None) -> keras.Model:
     """A fresh classifier (`build_fn`: inputs [0, 1] -> [logits, features]) trained for `steps`
     Adam 1e-3 steps of `batch_size` on (x, y), reshuffled every pass. A step count, not epochs,
-    so that training sets of different sizes get the same optimisation."""
+    so that training sets of different sizes get the same optimisation. With `extra` = (x2, y2),
+    every step's batch adds `batch_size` examples of it to the `batch_size` of (x, y): (x, y) is
+    seen exactly as often as without it."""
     keras.utils.set_random_seed(seed)
     model = build_fn()
     head = keras.Model(model.input, model.output[0])
     head.compile(optimizer=keras.optimizers.Adam(1e-3),
                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    ds = (tf.data.Dataset.from_tensor_slices((np.asarray(x, np.float32), np.asarray(y, np.int32)))
-          .shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size).repeat().take(steps))
-    head.fit(ds, epochs=1, steps_per_epoch=steps, verbose=verbose)
+    head.fit(training_batches(x, y, steps, seed, batch_size, extra), epochs=1, steps_per_epoch=steps,
+             verbose=verbose)
     return model
+
+
+def training_batches(x, y, steps: int, seed: int, batch_size: int = 128, extra: tuple | None = None):
+    """`fit`'s batches: (x, y) reshuffled every pass, each batch followed by `batch_size` of
+    `extra` when given (its own shuffle), so (x, y) comes in the same order with or without it."""
+
+    def shuffled(xs, ys, offset):
+        return (tf.data.Dataset.from_tensor_slices((np.asarray(xs, np.float32), np.asarray(ys, np.int32)))
+                .shuffle(len(xs), seed=seed + offset, reshuffle_each_iteration=True))
+
+    ds = shuffled(x, y, 0).batch(batch_size).repeat()
+    if extra is not None:
+        # across passes, so that every step adds a full batch
+        added = shuffled(*extra, 1).repeat().batch(batch_size)
+        ds = tf.data.Dataset.zip(ds, added).map(
+            lambda a, b: (tf.concat([a[0], b[0]], 0), tf.concat([a[1], b[1]], 0)))
+    return ds.take(steps)
 
 
 def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:

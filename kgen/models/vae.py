@@ -234,6 +234,15 @@ class VAE(GenerativeModel):
 
         return self.coding_endpoints(encode, [self.image_spec()])
 
+    def component_grid(self, per_component: int = 8) -> np.ndarray:
+        """What each mode of a mixture prior generates: row k decodes mu_k + sigma_k * eps for the
+        same `per_component` draws of eps in every row (so columns differ only by the component), in
+        the order of the components' weights."""
+        eps = tf.random.stateless_normal([per_component, self.latent_dim], seed=[7, 0])
+        order = np.argsort(-self.prior.logits.numpy())
+        rows = [self.generate(self.prior.component_sample(tf.fill([per_component], int(c)), eps)).numpy() for c in order]
+        return figures.grid(np.concatenate(rows), per_component)
+
     def figures(self, images, labels):
         """The seed's figure (16 test images encoded, z drawn from their posteriors, decoded),
         16 prior samples, reconstructions (inputs above outputs), interpolations between two
@@ -254,6 +263,8 @@ class VAE(GenerativeModel):
         out["interpolation"] = figures.grid(
             np.concatenate([self.generate(figures.interpolate(m_ab[0], m_ab[1], 10, kind)).numpy()
                             for kind in ("linear", "spherical")]), 10)
+        if hasattr(self.prior, "component_sample"):
+            out["prior_components"] = self.component_grid()
         if self.latent_dim == 2:
             means = np.concatenate([self.encode(images[i : i + 500])[0].numpy() for i in range(0, len(images), 500)])
             comps = self.prior.plot_components() if hasattr(self.prior, "plot_components") else {}
