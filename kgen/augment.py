@@ -44,7 +44,7 @@ from typing import Callable
 import numpy as np
 
 from kgen import args as args_lib
-from kgen import runs
+from kgen import runs, sampling
 from kgen.config import choices, num
 from kgen.errors import ConfigError
 from kgen.metrics import classifier
@@ -73,8 +73,7 @@ def balanced(n: int, num_classes: int, seed: int) -> np.ndarray:
 
 
 def generate(sampler: Sampler, labels: np.ndarray, seed: int, batch: int = 500) -> np.ndarray:
-    return np.concatenate([sampler(labels[i : i + batch], seed * 100_003 + i // batch)
-                           for i in range(0, len(labels), batch)])
+    return sampling.in_batches(lambda a, b, s: sampler(labels[a:b], s), len(labels), seed, batch, "digits")
 
 
 def classification_accuracy_score(sampler: Sampler, test: tuple, n: int, steps: int, seed: int = 0,
@@ -174,13 +173,13 @@ def experiment(run_dir: Path | None, real: int | None, available: int) -> tuple[
 
 def run(path: str, opts: Options) -> dict:
     from kgen.data.mnist import load_mnist
-    from kgen.data.pipeline import scale
+    from kgen.data.pipeline import to_unit
 
     saved, run_dir = runs.saved_model_of(Path(path))
     sampler = saved_model_sampler(saved, opts.guidance)
     arrays, origin = load_mnist(opts.reference, opts.data_path)
-    train = (np.asarray(scale(arrays["x_train"][..., None], "unit")), arrays["y_train"].astype(np.int32))
-    test = (np.asarray(scale(arrays["x_test"][..., None], "unit")), arrays["y_test"].astype(np.int32))
+    train = (to_unit(arrays["x_train"][..., None]), arrays["y_train"].astype(np.int32))
+    test = (to_unit(arrays["x_test"][..., None]), arrays["y_test"].astype(np.int32))
     try:
         extras = [int(n) for n in opts.extra.split(",") if n.strip()]
         seeds = [int(s) for s in opts.seeds.split(",") if s.strip()]

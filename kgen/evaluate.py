@@ -48,9 +48,10 @@ import numpy as np
 import tensorflow as tf
 
 from kgen import args as args_lib
-from kgen import runs
+from kgen import runs, sampling
 from kgen.config import choices, num
 from kgen.data.mnist import data_dir, load_mnist
+from kgen.data.pipeline import to_unit
 from kgen.errors import ConfigError
 from kgen.metrics import classifier, distances, inception, intervals
 
@@ -84,7 +85,7 @@ def reference_features(reference: str, path: str = "") -> tuple[np.ndarray, np.n
         with np.load(cache) as f:
             return f["probs"], f["features"], f["labels"], str(f["origin"])
     arrays, origin = load_mnist(reference, path)
-    probs, feats = classifier.predict(classifier.load(), arrays["x_test"][..., None] / 255.0)
+    probs, feats = classifier.predict(classifier.load(), to_unit(arrays["x_test"][..., None]))
     labels = np.asarray(arrays["y_test"], np.int32)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -105,13 +106,8 @@ def draw(saved_model: Path, n: int, seed: int, batch: int = 500, endpoint: str =
 
 def draw_from(fn, n: int, seed: int, batch: int = 500) -> np.ndarray:
     """n images from an endpoint `fn(num_samples, seed)`, in batches with seeds of their own."""
-    out = []
-    for i, start in enumerate(range(0, n, batch)):
-        m = min(batch, n - start)
-        out.append(fn(num_samples=tf.constant(m), seed=tf.constant(seed * 100_003 + i)).numpy())
-        if n > batch:  # a long draw (a DDPM's thousands of network passes) shows where it is
-            print(f"kgen.evaluate: {start + m:,} of {n:,} samples drawn", file=sys.stderr, flush=True)
-    return np.concatenate(out)
+    return sampling.in_batches(lambda a, b, s: fn(num_samples=tf.constant(b - a), seed=tf.constant(s)).numpy(),
+                               n, seed, batch)
 
 
 MNIST_SHAPE = (28, 28, 1)
@@ -202,11 +198,11 @@ def run_reference(run_dir: Path, data_path: str = "", folder: str = "") -> tuple
         reference, bad = image_files.decode_files(files, recipe.data)
         if bad:
             print(f"kgen.evaluate: skipped {len(bad)} unreadable reference image(s), e.g. {bad[0]}", file=sys.stderr)
-        return reference.astype(np.float32) / 255.0, f"{len(reference)} images from {path}"
+        return to_unit(reference), f"{len(reference)} images from {path}"
     if data_path:
         recipe.data.path = data_path
     bundle = data_lib.load(recipe.data, recipe.seed)
-    return bundle.test_images.astype(np.float32) / 255.0, bundle.origin + " (held out)"
+    return to_unit(bundle.test_images), bundle.origin + " (held out)"
 
 
 def evaluate_images(images: np.ndarray, reference: str = "mnist", path: str = "", seed: int = 0) -> dict:
@@ -228,16 +224,13 @@ def balanced_labels(n: int, num_classes: int = 10) -> np.ndarray:
 
 
 def draw_class(model, labels: np.ndarray, seed: int, guidance: float | None = None, batch: int = 500) -> np.ndarray:
-    out = []
-    for i, start in enumerate(range(0, len(labels), batch)):
-        kwargs = {"labels": tf.constant(labels[start : start + batch]), "seed": tf.constant(seed * 100_003 + i)}
+    def draw(a, b, s):
+        kwargs = {"labels": tf.constant(labels[a:b]), "seed": tf.constant(s)}
         if guidance is not None:
             kwargs["guidance"] = tf.constant(guidance, tf.float32)
-        out.append(model.sample_class(**kwargs).numpy())
-        if len(labels) > batch:
-            print(f"kgen.evaluate: {start + len(out[-1]):,} of {len(labels):,} class samples drawn", file=sys.stderr,
-                  flush=True)
-    return np.concatenate(out)
+        return model.sample_class(**kwargs).numpy()
+
+    return sampling.in_batches(draw, len(labels), seed, batch, "class samples")
 
 
 def conditional_metrics(images: np.ndarray, labels: np.ndarray, reference: str = "mnist", path: str = "",

@@ -60,7 +60,10 @@ def family(config: dict) -> str:
 
 
 def main_loss_tag(kind: str) -> str:
-    return {"gan": "g_loss", "cgan": "g_loss", "aae": "reconstruction", "avb": "loss"}.get(kind, "loss")
+    """The logged term a family's reports follow (its config's `main_loss`)."""
+    from kgen import models
+
+    return models.family_config(kind).main_loss
 
 
 def row(run_dir: Path, wall_time: float | None = None) -> dict:

@@ -1,6 +1,7 @@
 """Restoring images with a trained diffusion model: inpainting and denoising.
 
-    python -m kgen.restore mnist_ddpm --mode=inpaint [--input=IMAGE|FOLDER|FILE.npz]
+    python -m kgen.restore mnist_ddpm --mode=inpaint [--mask=bottom|top|left|right|center|random|MASK.png]
+                           [--input=IMAGE|FOLDER|FILE.npz]
     python -m kgen.restore mnist_ddpm --mode=denoise --sigma=0.2 [--input=...]
     python -m kgen.restore logs/mnist_ddpm/<date-time> --mode=inpaint
 
@@ -21,7 +22,7 @@ import tensorflow as tf
 
 from kgen import args as args_lib
 from kgen import data as data_lib
-from kgen import figures, runs
+from kgen import figures, masks, runs
 from kgen.checkpoint import Checkpointer
 from kgen.config import choices, num
 from kgen.errors import ConfigError, DataError
@@ -32,6 +33,9 @@ class Options:
     mode: str = choices("inpaint", "denoise")
     input: str = ""  # an image, a folder of images, or an .npz; default: 8 test images
     sigma: float = num(0.2, 0, 1, open_lo=True)  # denoise: the noise level, in [0, 1] pixel units
+    # inpaint: the region to regenerate (outpainting with top, left, right, center), or a mask
+    # image (white = known, black = regenerate) at the model's size; empty: bottom
+    mask: str = ""
     seed: int = num(0)
     logdir: str = "logs"  # where to look for the latest run of a recipe given by name
 
@@ -70,7 +74,19 @@ def find_run(target: str, logdir: str = "logs") -> Path:
     return runs.latest_run_dir(runs.resolve(recipe, {"train.logdir": logdir})[0])
 
 
-def run_restore(run_dir: Path, mode: str, input_path: str = "", sigma: float = 0.2, seed: int = 0) -> Path:
+def mask_for(kind: str, shape: tuple, cfg, seed: int) -> np.ndarray:
+    """A named mask (kgen.masks), or a mask image: white (> 0.5) known, black regenerated."""
+    if kind in masks.KINDS:
+        return masks.make(kind, shape, seed)
+    if not Path(kind).expanduser().is_file():
+        raise ConfigError(f"--mask={kind}: neither one of {', '.join(masks.KINDS)} nor an image file")
+    image = data_lib.to_unit(read_inputs(kind, cfg))[:1]
+    known = (image.mean(-1, keepdims=True) > 0.5).astype(np.float32)
+    return np.broadcast_to(known, shape).copy()
+
+
+def run_restore(run_dir: Path, mode: str, input_path: str = "", sigma: float = 0.2, seed: int = 0,
+                mask_kind: str = "bottom") -> Path:
     recipe = runs.read_recipe(run_dir)
     recipe = runs.configure(recipe)
     cfg = recipe.data
@@ -82,11 +98,10 @@ def run_restore(run_dir: Path, mode: str, input_path: str = "", sigma: float = 0
         x = read_inputs(input_path, cfg)
     else:
         x = data_lib.load(cfg, recipe.seed).test_images[:8]
-    x = tf.constant(x / 255.0, tf.float32)
+    x = tf.constant(data_lib.to_unit(x))
     h, w = x.shape[1:3]
     if mode == "inpaint":
-        mask = np.ones(x.shape, np.float32)
-        mask[:, h // 2 :] = 0.0  # the bottom half is unknown
+        mask = mask_for(mask_kind, tuple(x.shape), cfg, seed)
         out = model.inpaint(x, tf.constant(mask), seed).numpy()
         rows = [x.numpy() * mask, out, x.numpy()]
     else:
@@ -104,7 +119,9 @@ def run_restore(run_dir: Path, mode: str, input_path: str = "", sigma: float = 0
 
 def main(argv: list[str]) -> int:
     def body(opts, targets):
-        run_restore(find_run(targets[0], opts.logdir), opts.mode, opts.input, opts.sigma, opts.seed)
+        if opts.mask and opts.mode != "inpaint":
+            raise ConfigError(f"--mask={opts.mask} is for --mode=inpaint; --mode={opts.mode} regenerates every pixel")
+        run_restore(find_run(targets[0], opts.logdir), opts.mode, opts.input, opts.sigma, opts.seed, opts.mask or "bottom")
 
     return args_lib.run_main("kgen.restore", argv, Options(), __doc__, body, positional=1)
 

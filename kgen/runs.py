@@ -177,8 +177,24 @@ def build_model(recipe: Recipe, shape: tuple | None = None, strategy=None):
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         model = models.build(recipe, shape or image_shape(recipe))
+        compile_model(model, recipe)
         model.build_optimizers()
     return model
+
+
+def compile_model(model, recipe: Recipe) -> None:
+    """Every model compiled one way: an optimizer per role the model declares
+    (`optimizer_roles`, keras-io's compile(g_optimizer=, d_optimizer=)), from the recipe's
+    optimizer section, at the family's own learning rate for a role where its config sets one,
+    loss-scaled under float16; XLA as the recipe says."""
+    from kgen import optim
+
+    rates = recipe.model.role_learning_rates()
+    if model.optimizer_roles:
+        optimizers = {k: optim.for_recipe(recipe, role, rates.get(role)) for k, role in model.optimizer_roles.items()}
+    else:
+        optimizers = {"optimizer": optim.for_recipe(recipe)}
+    model.compile(jit_compile=recipe.train.jit_compile, **optimizers)
 
 
 SAVED_MODEL = "saved_model"  # each run's own export, inside the run directory

@@ -356,6 +356,7 @@ def finish(recipe, model, bundle, run_dir, logger, checkpoints, history, step, s
         export_dir = export(model, run_dir / runs.SAVED_MODEL)
         runs.write_config(run_dir, recipe, saved_model=runs.SAVED_MODEL)
         latest = runs.publish_latest(export_dir, Path(t.export_dir) / recipe.name)
+        keras_file = save_keras(model, run_dir / "model.keras")
     print(f"kgen: trained to step {step} in {elapsed:.1f} s")
     print(f"  TensorBoard:       tensorboard --logdir {Path(t.logdir)}   (this run: {run_dir})")
     print(f"  sample grid:       {run_dir / 'samples.png'}")
@@ -365,9 +366,17 @@ def finish(recipe, model, bundle, run_dir, logger, checkpoints, history, step, s
     if export_dir:
         print(f"  SavedModel:        {export_dir}   (tf.saved_model.load(...).sample(num_samples=16, seed=0))")
         print(f"  latest export:     {latest}   (the newest run of {recipe.name})")
+        print(f"  Keras model:       {keras_file}   (keras.saving.load_model(...): to fine-tune or look inside)")
     return RunResult(run_dir, export_dir, history, model, step, stopped_by_budget)
 
 
-def summary(recipe: Recipe) -> dict:
-    return runs.summary(recipe)
+def save_keras(model, path: Path) -> Path:
+    """The trained model in Keras' own format (architecture, weights, compile settings), written
+    beside the target and swapped in, so a crash never leaves half a file."""
+    import os
+
+    tmp = path.with_name(path.stem + ".tmp.keras")  # Keras insists on the .keras suffix
+    model.save(tmp)
+    os.replace(tmp, path)
+    return path
 

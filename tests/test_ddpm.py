@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgen import models, train
+from kgen import train
 from kgen.schedules import DDIMSampler, DDPMSampler, NoiseSchedule
 from kgen.schedules.noise import cosine_betas
 
@@ -91,7 +91,7 @@ def test_training_lowers_the_loss_and_ema_follows(tmp_path):
 
 
 def test_samplers_shapes_and_ddim_determinism(tmp_path):
-    model = models.build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
+    model = runs_build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
     z = tf.random.stateless_normal([3, 8, 8, 1], seed=[1, 1])
     a = model.generate(z, steps=5, seed=0).numpy()
     b = model.generate(z, steps=5, seed=123).numpy()  # eta = 0: the seed only draws x_T
@@ -108,7 +108,7 @@ def test_samplers_shapes_and_ddim_determinism(tmp_path):
 
 
 def test_inpainting_keeps_known_pixels_exactly(tmp_path):
-    model = models.build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
+    model = runs_build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
     x = (digits(4) + 1.0) / 2.0
     mask = np.zeros((4, 8, 8, 1), np.float32)
     mask[:, :4] = 1.0
@@ -118,7 +118,7 @@ def test_inpainting_keeps_known_pixels_exactly(tmp_path):
 
 
 def test_denoise_starts_at_the_matching_step(tmp_path):
-    model = models.build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
+    model = runs_build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
     t = model.schedule.noise_level_to_t(0.4)
     abar = model.schedule.np["alphas_cumprod"]
     assert abs(np.sqrt((1 - abar[t]) / abar[t]) - 0.4) < abs(np.sqrt((1 - abar[t + 1]) / abar[t + 1]) - 0.4) + 1e-9
@@ -186,6 +186,15 @@ def test_run_export_round_trip_and_restore_from_the_run(tmp_path, capsys):
     assert np.asarray(Image.open(run_dir / "restore_denoise.png")).shape == (2 * 9 + 1, 1 * 9 + 1)
     assert restore.main([str(run_dir), "--mode=paint"]) == 2
     assert "not one of: inpaint, denoise" in capsys.readouterr().err
+    # outpainting: the left half regenerated, the known right half kept exactly (the sampler
+    # pastes the known pixels back at every step and at the end)
+    assert restore.main([str(run_dir), "--mode=inpaint", "--mask=left"]) == 0
+    rows = np.asarray(Image.open(run_dir / "restore_inpaint.png")).astype(np.int32)
+    out, original = rows[10:18], rows[19:27]  # the output row and the original row, 8x8 cells with 1-pixel gaps
+    np.testing.assert_allclose(out[:, 1:].reshape(8, -1, 9)[:, :, 4:8], original[:, 1:].reshape(8, -1, 9)[:, :, 4:8],
+                               atol=1)
+    assert restore.main([str(run_dir), "--mode=denoise", "--mask=left"]) == 2
+    assert "--mask=left is for --mode=inpaint" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("shape", [(64, 64, 3), (30, 30, 3)])
@@ -209,7 +218,7 @@ def test_linear_schedule_ends_near_pure_noise_for_any_T(T):
 def test_min_snr_weights_follow_the_schedule(tmp_path):
     """Hang et al.'s eq. 7 for an eps-predictor, from the schedule's own abar: 1 wherever
     SNR <= gamma, gamma / SNR (< 1) at the low-noise steps; the setting reaches the saved config."""
-    model = models.build(tiny_ddpm_recipe(tmp_path, **{"model.min_snr_gamma": 5.0}), (8, 8, 1))
+    model = runs_build(tiny_ddpm_recipe(tmp_path, **{"model.min_snr_gamma": 5.0}), (8, 8, 1))
     abar = np.cumprod(1.0 - np.linspace(1e-4 * 20, 0.02 * 20, 50))  # T = 50: both ends scaled by 1000/T
     snr = abar / (1.0 - abar)
     t = tf.range(50)
@@ -218,5 +227,5 @@ def test_min_snr_weights_follow_the_schedule(tmp_path):
     np.testing.assert_allclose(model.loss_weight(t).numpy(), np.minimum(snr, 5.0) / snr, rtol=1e-4)
     assert model.loss_weight(t).numpy()[0] < 0.5 and model.loss_weight(t).numpy()[-1] == 1.0
     assert model.get_config()["min_snr_gamma"] == 5.0
-    plain = models.build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
+    plain = runs_build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
     np.testing.assert_array_equal(plain.loss_weight(t).numpy(), np.ones(50, np.float32))

@@ -86,3 +86,28 @@ def test_recipe_config_json_names_the_family(tmp_path):
     assert saved["family"] == "gan" and saved["note"] == "x"
     again = runs.read_recipe(run_dir)  # not an importable recipe name: the family's defaults + values
     assert config_lib.to_dict(again) == config_lib.to_dict(recipe)
+
+
+@pytest.mark.parametrize("family", sorted(TINY))
+def test_families_build_without_the_recipe_and_the_runner_compiles_them(tmp_path, family):
+    """A family's config builds its model from (image shape, seed, data scale) alone, uncompiled;
+    `runs.build_model` gives it one optimizer per declared role, at the role's own learning rate
+    where the config sets one."""
+    recipe, shape = TINY[family](tmp_path)
+    model = models.build(recipe, shape)
+    assert all(getattr(model, k, None) is None for k in [*model.optimizer_roles, "optimizer"])  # not compiled
+    overrides = {"model.d_learning_rate": "3e-5"} if hasattr(recipe.model, "d_learning_rate") else {}
+    compiled = runs.build_model(config_lib.apply_overrides(recipe, overrides), shape)
+    optimizers = compiled.optimizers()
+    assert set(optimizers) == (set(model.optimizer_roles.values()) or {"optimizer"})
+    for role, opt in optimizers.items():
+        want = 3e-5 if role == "discriminator" and overrides else recipe.optimizer.learning_rate
+        assert float(opt.learning_rate) == pytest.approx(want), role
+    assert models.family_config(family).main_loss in {m.name for m in compiled.metrics}
+
+
+@pytest.mark.parametrize("family,wrong", [("ddpm", "unit"), ("vae", "symmetric"), ("cddpm", "unit")])
+def test_a_data_scale_the_family_cannot_model_is_refused(tmp_path, family, wrong):
+    recipe, shape = TINY[family](tmp_path)
+    with pytest.raises(config_lib.ConfigError, match=f"data.scale={wrong} .* expects data.scale=.*set --data.scale="):
+        models.build(config_lib.apply_overrides(recipe, {"data.scale": wrong}), shape)

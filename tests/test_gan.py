@@ -30,7 +30,7 @@ def test_bce_matches_formula():
 
 
 def test_two_optimizers_each_move_only_their_network(tmp_path):
-    model = models.build(tiny_gan_recipe(tmp_path), (28, 28, 1))
+    model = runs_build(tiny_gan_recipe(tmp_path), (28, 28, 1))
     model.build_optimizers()
     assert set(model.optimizers()) == {"generator", "discriminator"}
     assert len(model.g_optimizer.variables) == 2 + 2 * len(model.generator.trainable_variables)

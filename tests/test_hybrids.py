@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgen import models, train
+from kgen import train
 from kgen.data.mnist import bundled_sample_path
 from kgen.errors import ConfigError
 
-from conftest import mirrored_matches_single, plain_tf_each, tiny_hybrid_recipe
+from conftest import mirrored_matches_single, plain_tf_each, runs_build, tiny_hybrid_recipe
 
 
 def digits(n=64):
@@ -26,7 +26,7 @@ def changed(before, net):
 
 
 def build(tmp_path, family, **kw):
-    model = models.build(tiny_hybrid_recipe(tmp_path, family, **kw), (28, 28, 1))
+    model = runs_build(tiny_hybrid_recipe(tmp_path, family, **kw), (28, 28, 1))
     model.build_optimizers()
     return model
 

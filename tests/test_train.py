@@ -180,3 +180,26 @@ def test_each_run_keeps_and_is_evaluated_on_its_own_model(finished_run):
             runs.saved_model_of(first.run_dir)
     finally:
         (first.run_dir / "saved_model.pb.moved").rename(first.run_dir / "saved_model" / "saved_model.pb")
+
+
+def test_the_run_saves_a_keras_model_that_loads_and_trains_on(finished_run):
+    """`keras.saving.load_model(RUN/model.keras)` gives back the trained model, compiled with the
+    run's optimizer settings: its weights are the trained ones and it takes one more step."""
+    import keras
+
+    recipe, result = finished_run
+    loaded = keras.saving.load_model(result.run_dir / "model.keras")
+    assert type(loaded) is type(result.model)
+    trained = result.model.get_weights()
+    assert len(trained) == len(loaded.get_weights()) > 0
+    for a, b in zip(trained, loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert float(loaded.optimizer.learning_rate) == pytest.approx(recipe.optimizer.learning_rate, rel=1e-6)  # float32
+    from kgen.data.mnist import bundled_sample_path
+
+    x = tf.constant(np.load(bundled_sample_path())["x_train"][:16, ..., None] / 255.0, tf.float32)
+    before = loaded.encoder.get_layer("conv_0").kernel.numpy().copy()
+    logs = loaded.train_step((x, tf.zeros(16, tf.int32)))
+    assert np.isfinite(float(logs["loss"]))
+    assert np.abs(loaded.encoder.get_layer("conv_0").kernel.numpy() - before).max() > 0  # it trained
+    assert not list(result.run_dir.glob("*.tmp.keras"))

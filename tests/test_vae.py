@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgen import losses, models
+from kgen import losses
 from kgen.config import apply_overrides
 
 from conftest import runs_build, tiny_vae_recipe
@@ -54,7 +54,7 @@ def test_terms_add_up_and_training_lowers_the_loss(tmp_path):
 
 def test_analytic_kl_option(tmp_path):
     recipe = apply_overrides(tiny_vae_recipe(tmp_path), {"model.kl": "analytic", "model.beta": "0.5"})
-    model = models.build(recipe, (28, 28, 1))
+    model = runs_build(recipe, (28, 28, 1))
     x = tf.random.stateless_uniform([4, 28, 28, 1], seed=[1, 1])
     t = model.terms(x, training=False)
     mean, log_var = model.encode(x)

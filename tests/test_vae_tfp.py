@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgen import figures, losses, models, train
+from kgen import figures, losses, train
 from kgen.data.mnist import bundled_sample_path
 from kgen.errors import ConfigError
 from kgen.export import export
@@ -17,7 +17,7 @@ def mixture_recipe(tmp_path, **kw):
 
 
 def test_mixture_log_prob_matches_the_formula(tmp_path):
-    model = models.build(mixture_recipe(tmp_path), (28, 28, 1))
+    model = runs_build(mixture_recipe(tmp_path), (28, 28, 1))
     prior = model.prior
     z = tf.random.stateless_normal([5, 2], seed=[1, 3])
     means = prior.means.numpy()
@@ -41,24 +41,24 @@ def test_trainable_and_fixed_mixture(tmp_path):
 
 def test_analytic_kl_refused_for_a_mixture(tmp_path):
     with pytest.raises(ConfigError, match="analytic needs model.prior=normal"):
-        models.build(mixture_recipe(tmp_path, **{"model.kl": "analytic"}), (28, 28, 1))
+        runs_build(mixture_recipe(tmp_path, **{"model.kl": "analytic"}), (28, 28, 1))
 
 
 def test_gaussian_likelihood_fixed_and_learned(tmp_path):
-    fixed = models.build(tiny_vae_recipe(tmp_path, **{"model.likelihood": "gaussian",
+    fixed = runs_build(tiny_vae_recipe(tmp_path, **{"model.likelihood": "gaussian",
                                                       "model.likelihood_scale": "0.5"}), (28, 28, 1))
     x = tf.random.stateless_uniform([2, 28, 28, 1], seed=[2, 2])
     mu = tf.random.stateless_uniform([2, 28, 28, 1], seed=[3, 2])
     want = np.sum(-0.5 * np.log(2 * np.pi * 0.25) - (x.numpy() - mu.numpy()) ** 2 / (2 * 0.25), axis=(1, 2, 3))
     np.testing.assert_allclose(fixed.observation(mu).log_prob(x).numpy(), want, rtol=1e-5)
-    learned = models.build(tiny_vae_recipe(tmp_path, **{"model.likelihood": "gaussian"}), (28, 28, 1))
+    learned = runs_build(tiny_vae_recipe(tmp_path, **{"model.likelihood": "gaussian"}), (28, 28, 1))
     assert any("log_sigma" in v.path for v in learned.trainable_variables)
     out = learned.generate(tf.zeros([3, 2]))
     assert out.shape == (3, 28, 28, 1) and float(tf.reduce_min(out)) >= 0 and float(tf.reduce_max(out)) <= 1
 
 
 def test_kl_warmup_is_linear(tmp_path):
-    model = models.build(tiny_vae_recipe(tmp_path, **{"model.kl_warmup_steps": "10", "model.beta": "2"}), (28, 28, 1))
+    model = runs_build(tiny_vae_recipe(tmp_path, **{"model.kl_warmup_steps": "10", "model.beta": "2"}), (28, 28, 1))
     assert float(model.kl_weight(True)) == pytest.approx(0.2)  # step 1 of 10
     model.optimizer.iterations.assign(20)
     assert float(model.kl_weight(True)) == pytest.approx(2.0)
@@ -86,7 +86,7 @@ def test_likelihood_bounds_are_ordered(tmp_path):
 
 
 def test_mixture_sampling_is_stateless_and_exported(tmp_path):
-    model = models.build(mixture_recipe(tmp_path), (28, 28, 1))
+    model = runs_build(mixture_recipe(tmp_path), (28, 28, 1))
     a, b = model.prior_noise(200, 4).numpy(), model.prior_noise(200, 4).numpy()
     assert np.array_equal(a, b) and not np.array_equal(a, model.prior_noise(200, 5).numpy())
     # samples gather around the mixture's means, not around the origin
@@ -110,7 +110,7 @@ def test_the_sample_grid_follows_the_prior_as_it_learns(tmp_path):
     """The epoch grid keeps fixed base noise (u picks the component, eps the offset) and pushes it
     through the prior as it is when the grid is drawn: after the prior moves, its latents move
     with it (and match what `sample` draws from the same seed)."""
-    model = models.build(mixture_recipe(tmp_path), (28, 28, 1))
+    model = runs_build(mixture_recipe(tmp_path), (28, 28, 1))
     prior = model.prior
     base = model.grid_noise(64, 0)  # what the logger keeps for the whole run
     before = prior.from_base(base).numpy()
@@ -133,7 +133,7 @@ def test_the_sample_grid_follows_the_prior_as_it_learns(tmp_path):
 
 
 def test_the_prior_components_figure_shows_each_mode(tmp_path):
-    model = models.build(mixture_recipe(tmp_path), (28, 28, 1))
+    model = runs_build(mixture_recipe(tmp_path), (28, 28, 1))
     grid = model.component_grid(per_component=4)
     # 3 rows (components) of 4 images of 28 pixels, with the grid's 2-pixel gaps
     rows = [figures.grid(model.generate(model.prior.component_sample(tf.fill([4], k),

@@ -19,6 +19,11 @@ def scale(x, mode: str):
     return x / 255.0 if mode == "unit" else x / 127.5 - 1.0
 
 
+def to_unit(x) -> np.ndarray:
+    """uint8 images -> float32 NumPy in [0, 1]: what the metrics and the restorations read."""
+    return np.asarray(x, np.float32) / 255.0
+
+
 def unscale(x, mode: str):
     """Model range -> [0, 1] for display."""
     return x if mode == "unit" else (x + 1.0) / 2.0

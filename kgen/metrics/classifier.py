@@ -103,10 +103,11 @@ def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
 
 def train(path: str, epochs: int = 4, seed: int = 0) -> float:
     from kgen.data.mnist import load_mnist
+    from kgen.data.pipeline import to_unit
 
     arrays, origin = load_mnist("mnist", path)
-    x, y = arrays["x_train"][..., None] / 255.0, arrays["y_train"]
-    xt, yt = arrays["x_test"][..., None] / 255.0, arrays["y_test"]
+    x, y = to_unit(arrays["x_train"][..., None]), arrays["y_train"]
+    xt, yt = to_unit(arrays["x_test"][..., None]), arrays["y_test"]
     model = fit(x, y, steps=epochs * -(-len(x) // 128), seed=seed, verbose=2)
     accuracy_ = accuracy(model, xt, yt)
     model.save_weights(weights_path())

@@ -1,5 +1,5 @@
 """Model families. Each registers its config dataclass (`kgen.models.base.register`), whose
-`build(recipe, image_shape)` returns the compiled model."""
+`build(image_shape, seed, data_scale)` returns the model, uncompiled."""
 
 from __future__ import annotations
 
@@ -11,10 +11,19 @@ from kgen.models.base import FAMILIES
 
 
 def build(recipe: Recipe, image_shape: tuple):
-    if not hasattr(type(recipe.model), "family"):
-        raise ConfigError(f"{type(recipe.model).__name__} is not a registered model family; "
+    """The recipe's model, uncompiled (`runs.build_model` compiles it): the family's config gets
+    what the model needs, never the recipe."""
+    cfg = recipe.model
+    if not hasattr(type(cfg), "family"):
+        raise ConfigError(f"{type(cfg).__name__} is not a registered model family; "
                           f"registered: {', '.join(FAMILIES)}")
-    return recipe.model.build(recipe, tuple(image_shape))
+    if recipe.data.scale not in cfg.data_scales:
+        ranges = {"unit": "[0, 1]", "symmetric": "[-1, 1]"}
+        raise ConfigError(
+            f"data.scale={recipe.data.scale} ({ranges[recipe.data.scale]}): the {cfg.family} family expects "
+            + " or ".join(f"data.scale={k} ({ranges[k]})" for k in cfg.data_scales)
+            + f"; set --data.scale={cfg.data_scales[0]}")
+    return cfg.build(tuple(image_shape), seed=recipe.seed, data_scale=recipe.data.scale)
 
 
 def family_config(name: str):

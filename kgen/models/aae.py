@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 import keras
 import tensorflow as tf
 
-from kgen import losses, optim
+from kgen import losses
 from kgen.config import choices, num
 from kgen.errors import ConfigError
 from kgen.layers.priors import make_prior
-from kgen.models.base import CodingConfig, GenerativeModel, global_normal, global_uniform, minimize, register
+from kgen.layers.replicas import global_normal, global_uniform
+from kgen.models.base import CodingConfig, GenerativeModel, minimize, register
 from kgen.networks.conv import conv_net, deconv_net
 from kgen.networks.mlp import MLPNet, mlp_discriminator
 
@@ -30,13 +31,14 @@ class AAEConfig(CodingConfig):
     d_learning_rate: float | None = num(None)
     g_learning_rate: float | None = num(None)
 
-    def build(self, recipe, image_shape: tuple) -> "AAE":
-        model = build(self, image_shape, recipe.seed)
-        model.compile(ae_optimizer=optim.for_recipe(recipe, "autoencoder"),
-                      d_optimizer=optim.for_recipe(recipe, "discriminator", self.d_learning_rate),
-                      g_optimizer=optim.for_recipe(recipe, "generator", self.g_learning_rate),
-                      jit_compile=recipe.train.jit_compile)
-        return model
+    main_loss = "reconstruction"
+    data_scales = ("unit",)  # a Bernoulli decoder
+
+    def build(self, image_shape: tuple, seed: int = 0, data_scale: str = "unit") -> "AAE":
+        return build(self, image_shape, seed)
+
+    def role_learning_rates(self) -> dict:
+        return {"discriminator": self.d_learning_rate, "generator": self.g_learning_rate}
 
 
 @keras.saving.register_keras_serializable(package="kgen")

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 import keras
 import tensorflow as tf
 
-from kgen import losses, optim
+from kgen import losses
 from kgen.config import num
-from kgen.models.base import CodingConfig, GenerativeModel, global_normal, minimize, register
+from kgen.layers.replicas import global_normal
+from kgen.models.base import CodingConfig, GenerativeModel, minimize, register
 from kgen.networks.conv import ConvNet, conv_net, deconv_net
 
 
@@ -25,12 +26,13 @@ class AVBConfig(CodingConfig):
     contrast_samples: int = num(8, 2)
     d_learning_rate: float | None = num(None)  # none: optimizer.learning_rate; 0 freezes T
 
-    def build(self, recipe, image_shape: tuple) -> "AVB":
-        model = build(self, image_shape, recipe.seed)
-        model.compile(ae_optimizer=optim.for_recipe(recipe, "autoencoder"),
-                      d_optimizer=optim.for_recipe(recipe, "discriminator", self.d_learning_rate),
-                      jit_compile=recipe.train.jit_compile)
-        return model
+    data_scales = ("unit",)  # a Bernoulli decoder
+
+    def build(self, image_shape: tuple, seed: int = 0, data_scale: str = "unit") -> "AVB":
+        return build(self, image_shape, seed)
+
+    def role_learning_rates(self) -> dict:
+        return {"discriminator": self.d_learning_rate}
 
 
 def implicit_encoder(spec: ConvNet, image_shape, noise_dim, hidden, latent_dim, name="encoder"):

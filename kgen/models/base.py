@@ -10,15 +10,25 @@ import numpy as np
 import tensorflow as tf
 
 from kgen.config import num
-from kgen.layers.replicas import global_normal, global_uniform, replica_context  # noqa: F401 - the models' noise
+from kgen.layers.replicas import replica_context
 from kgen.networks.conv import ConvNet, DeconvNet
 
 
 FAMILIES: dict[str, type] = {}
 
 
+class FamilyConfig:
+    """Defaults of the facts a model family's config declares (see `register`)."""
+
+    data_scales = ("unit", "symmetric")
+    main_loss = "loss"
+
+    def role_learning_rates(self) -> dict:
+        return {}
+
+
 @dataclass
-class CodingConfig:
+class CodingConfig(FamilyConfig):
     """The fields every model with an encoder and a decoder shares (VAE, AAE, AVB), so that the
     three compare on the same networks."""
 
@@ -29,8 +39,15 @@ class CodingConfig:
 
 def register(family: str):
     """Class decorator for a model family's config dataclass: names the family (written into
-    config.json) and makes it findable by that name. The config's `build(recipe, image_shape)`
-    returns the compiled model."""
+    config.json) and makes it findable by that name.
+
+    What the config declares (defaults in `FamilyConfig`):
+    - `build(image_shape, seed, data_scale)`: the model, uncompiled; it never sees the recipe
+      (`runs.build_model` compiles it from the recipe's optimizer settings);
+    - `role_learning_rates()`: optimizer role -> its own learning rate (None: the recipe's);
+    - `data_scales`: the data scales (`data.scale`) the model accepts, checked before building;
+    - `main_loss`: the logged term reports follow.
+    """
 
     def deco(cls):
         cls.family = family
@@ -114,6 +131,19 @@ class GenerativeModel(keras.Model):
         super().compile(optimizer=optimizer, **kwargs)
         for k, opt in own.items():
             setattr(self, k, opt)
+
+    def get_compile_config(self) -> dict:
+        """What `model.keras` keeps of the compile: every optimizer's settings by its compile
+        keyword (their slots stay in the run's checkpoints), and XLA."""
+        names = list(self.optimizer_roles) or ["optimizer"]
+        return {"optimizers": {k: keras.optimizers.serialize(getattr(self, k)) for k in names},
+                "jit_compile": bool(getattr(self, "jit_compile", False))}
+
+    def compile_from_config(self, config: dict) -> None:
+        """`keras.saving.load_model` compiles the model as it was, ready for more train steps."""
+        self.compile(jit_compile=config.get("jit_compile", False),
+                     **{k: keras.optimizers.deserialize(v) for k, v in config["optimizers"].items()})
+        self.build_optimizers()
 
     def optimizers(self) -> dict:
         if not self.optimizer_roles:

@@ -26,11 +26,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgen import figures, optim
+from kgen import figures
 from kgen.config import num
 from kgen.errors import ConfigError
 from kgen.layers.priors import make_prior
-from kgen.models.base import global_uniform, register
+from kgen.layers.replicas import global_uniform
+from kgen.models.base import register
 from kgen.models.ddpm import DDPM, DDPMConfig
 from kgen.models.gan import GAN, GANConfig
 from kgen.models.vae import VAE, VAEConfig
@@ -93,17 +94,14 @@ class CGANConfig(GANConfig):
     num_classes: int = num(10, 2)
     label_embed_dim: int = num(50, 1)  # the generator's learned label code, concatenated to z
 
-    def build(self, recipe, image_shape: tuple) -> "ConditionalGAN":
+    def build(self, image_shape: tuple, seed: int = 0, data_scale: str = "symmetric") -> "ConditionalGAN":
         check_num_classes(self.num_classes, "cgan")
         gen = cnets.conditional_generator(self.generator, self.latent_dim, image_shape, self.num_classes,
                                           self.label_embed_dim)
         disc = cnets.projection_discriminator(self.discriminator, image_shape, self.num_classes)
         model = ConditionalGAN(gen, disc, num_classes=self.num_classes, label_smoothing=self.label_smoothing,
-                               label_flip=self.label_flip, d_steps=self.d_steps, data_scale=recipe.data.scale,
-                               seed=recipe.seed, name="cgan")
-        model.compile(g_optimizer=optim.for_recipe(recipe, "generator"),
-                      d_optimizer=optim.for_recipe(recipe, "discriminator", self.d_learning_rate),
-                      jit_compile=recipe.train.jit_compile)
+                               label_flip=self.label_flip, d_steps=self.d_steps, data_scale=data_scale,
+                               seed=seed, name="cgan")
         return model
 
 
@@ -145,17 +143,16 @@ class ConditionalGAN(LabelledDecoder, GAN):
 class CVAEConfig(VAEConfig):
     num_classes: int = num(10, 2)
 
-    def build(self, recipe, image_shape: tuple) -> "ConditionalVAE":
+    def build(self, image_shape: tuple, seed: int = 0, data_scale: str = "unit") -> "ConditionalVAE":
         check_num_classes(self.num_classes, "cvae")
         k = self.num_classes
         encoder = cnets.conditional_encoder(self.encoder, image_shape, k, 2 * self.latent_dim)
         decoder = cnets.conditional_decoder(self.decoder, self.latent_dim, image_shape[-1], k)
-        prior = make_prior(self.prior, self.latent_dim, self.prior_components, self.prior_trainable, recipe.seed)
+        prior = make_prior(self.prior, self.latent_dim, self.prior_components, self.prior_trainable, seed)
         model = ConditionalVAE(encoder, decoder, prior, num_classes=k, likelihood=self.likelihood,
                                likelihood_scale=self.likelihood_scale, beta=self.beta,
-                               kl_warmup_steps=self.kl_warmup_steps, kl=self.kl, seed=recipe.seed,
+                               kl_warmup_steps=self.kl_warmup_steps, kl=self.kl, seed=seed,
                                iwae_samples=self.iwae_samples, eval_images=self.eval_images, name="cvae")
-        model.compile(optimizer=optim.for_recipe(recipe), jit_compile=recipe.train.jit_compile)
         return model
 
 
@@ -211,15 +208,14 @@ class CDDPMConfig(DDPMConfig):
     p_uncond: float = num(0.1, 0, 1, open_hi=True)  # label dropout: the share trained as unconditional
     guidance: float = num(1.0, 0)  # w of `sample` and the grids; `sample_class` takes its own
 
-    def build(self, recipe, image_shape: tuple) -> "ConditionalDDPM":
+    def build(self, image_shape: tuple, seed: int = 0, data_scale: str = "symmetric") -> "ConditionalDDPM":
         check_num_classes(self.num_classes, "cddpm")
         network = unet(self.network, image_shape, "unet", self.num_classes)
         ema = unet(self.network, image_shape, "ema_unet", self.num_classes)
         model = ConditionalDDPM(network, ema, self.num_classes, self.p_uncond, self.guidance, self.schedule,
-                                self.timesteps, self.ema_decay, self.sample_steps, self.eta, recipe.seed,
+                                self.timesteps, self.ema_decay, self.sample_steps, self.eta, seed,
                                 self.final_ancestral, self.min_snr_gamma, name="cddpm")
         model.copy_weights_to_ema()
-        model.compile(optimizer=optim.for_recipe(recipe), jit_compile=recipe.train.jit_compile)
         return model
 
 

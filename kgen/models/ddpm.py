@@ -8,16 +8,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgen import figures, optim
+from kgen import figures, masks
 from kgen.config import choices, num
-from kgen.models.base import GenerativeModel, global_normal, global_uniform, minimize, register
+from kgen.layers.replicas import global_normal, global_uniform
+from kgen.models.base import FamilyConfig, GenerativeModel, minimize, register
 from kgen.networks.unet import UNet, unet
 from kgen.schedules import DDIMSampler, DDPMSampler, NoiseSchedule
 
 
 @register("ddpm")
 @dataclass
-class DDPMConfig:
+class DDPMConfig(FamilyConfig):
     network: UNet = field(default_factory=UNet)
     schedule: str = choices("linear", "cosine")
     timesteps: int = num(1000, 2)
@@ -28,10 +29,10 @@ class DDPMConfig:
     # Min-SNR-gamma loss weighting (Hang et al. 2023): 0 is Ho et al.'s L_simple
     min_snr_gamma: float = num(0.0, 0)
 
-    def build(self, recipe, image_shape: tuple) -> "DDPM":
-        model = build(self, image_shape, recipe.seed)
-        model.compile(optimizer=optim.for_recipe(recipe), jit_compile=recipe.train.jit_compile)
-        return model
+    data_scales = ("symmetric",)  # the forward process mixes images with N(0, I) noise in [-1, 1]
+
+    def build(self, image_shape: tuple, seed: int = 0, data_scale: str = "symmetric") -> "DDPM":
+        return build(self, image_shape, seed)
 
 
 def ema_update(ema_vars, variables, decay):
@@ -230,9 +231,7 @@ class DDPM(GenerativeModel):
             out["samples_ancestral"] = figures.grid(self.sample_ancestral(16, 0).numpy(), 4)
         x = tf.constant((images[:8] + 1.0) / 2.0, tf.float32)
         h, w = self.image_shape[:2]
-        mask = np.ones((8, h, w, 1), np.float32)
-        mask[:, h // 2 :] = 0.0  # the bottom half is missing
-        mask = tf.constant(np.broadcast_to(mask, (8, h, w, self.image_shape[-1])).copy())
+        mask = tf.constant(masks.make("bottom", (8, h, w, self.image_shape[-1])))
         filled = self.inpaint(x, mask).numpy()
         out["inpainting"] = figures.grid(np.concatenate([x.numpy() * mask.numpy(), filled, x.numpy()]), 8)
         return out

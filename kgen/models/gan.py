@@ -8,15 +8,16 @@ from dataclasses import dataclass, field
 import keras
 import tensorflow as tf
 
-from kgen import losses, networks, optim
+from kgen import losses, networks
 from kgen.config import num
-from kgen.models.base import GenerativeModel, global_normal, global_uniform, minimize, register
+from kgen.layers.replicas import global_normal, global_uniform
+from kgen.models.base import FamilyConfig, GenerativeModel, minimize, register
 from kgen.networks.conv import ConvNet, DeconvNet
 
 
 @register("gan")
 @dataclass
-class GANConfig:
+class GANConfig(FamilyConfig):
     latent_dim: int = num(100, 1)
     generator: object = field(default_factory=DeconvNet)  # DeconvNet or MLPNet
     discriminator: object = field(default_factory=ConvNet)  # ConvNet or MLPNet
@@ -25,12 +26,13 @@ class GANConfig:
     d_steps: int = num(1, 1)  # discriminator updates per generator update
     d_learning_rate: float | None = num(None)  # none: optimizer.learning_rate; 0 freezes D
 
-    def build(self, recipe, image_shape: tuple) -> "GAN":
-        model = build(self, image_shape, recipe.data.scale, recipe.seed)
-        model.compile(g_optimizer=optim.for_recipe(recipe, "generator"),
-                      d_optimizer=optim.for_recipe(recipe, "discriminator", self.d_learning_rate),
-                      jit_compile=recipe.train.jit_compile)
-        return model
+    main_loss = "g_loss"
+
+    def build(self, image_shape: tuple, seed: int = 0, data_scale: str = "symmetric") -> "GAN":
+        return build(self, image_shape, data_scale, seed)
+
+    def role_learning_rates(self) -> dict:
+        return {"discriminator": self.d_learning_rate}
 
 
 @keras.saving.register_keras_serializable(package="kgen")

@@ -8,11 +8,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgen import figures, optim
+from kgen import figures
 from kgen.config import choices, num
 from kgen.errors import ConfigError
 from kgen.layers.priors import make_prior, tfd
-from kgen.models.base import CodingConfig, GenerativeModel, global_normal, minimize, register
+from kgen.layers.replicas import global_normal
+from kgen.models.base import CodingConfig, GenerativeModel, minimize, register
 from kgen.networks.conv import conv_net, deconv_net
 
 
@@ -33,10 +34,10 @@ class VAEConfig(CodingConfig):
     iwae_samples: int = num(1000, 1)
     eval_images: int = num(1000)  # 0 = no likelihood evaluation
 
-    def build(self, recipe, image_shape: tuple) -> "VAE":
-        model = build(self, image_shape, recipe.seed)
-        model.compile(optimizer=optim.for_recipe(recipe), jit_compile=recipe.train.jit_compile)
-        return model
+    data_scales = ("unit",)  # Bernoulli or Gaussian likelihoods of pixels in [0, 1]
+
+    def build(self, image_shape: tuple, seed: int = 0, data_scale: str = "unit") -> "VAE":
+        return build(self, image_shape, seed)
 
 
 @keras.saving.register_keras_serializable(package="kgen")
