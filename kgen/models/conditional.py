@@ -214,7 +214,7 @@ class CDDPMConfig(DDPMConfig):
         ema = unet(self.network, image_shape, "ema_unet", self.num_classes)
         model = ConditionalDDPM(network, ema, self.num_classes, self.p_uncond, self.guidance, self.schedule,
                                 self.timesteps, self.ema_decay, self.sample_steps, self.eta, seed,
-                                self.final_ancestral, self.min_snr_gamma, name="cddpm")
+                                self.final_ancestral, self.min_snr_gamma, self.sampler, name="cddpm")
         model.copy_weights_to_ema()
         return model
 
@@ -233,9 +233,9 @@ class ConditionalDDPM(Labelled, DDPM):
 
     def __init__(self, network, ema_network, num_classes=10, p_uncond=0.1, guidance=1.0, schedule_kind="linear",
                  timesteps=1000, ema_decay=0.999, sample_steps=50, eta=0.0, seed=0, final_ancestral=True,
-                 min_snr_gamma=0.0, **kwargs):
+                 min_snr_gamma=0.0, sampler="ddim", **kwargs):
         super().__init__(network, ema_network, schedule_kind, timesteps, ema_decay, sample_steps, eta, seed,
-                         final_ancestral, min_snr_gamma, **kwargs)
+                         final_ancestral, min_snr_gamma, sampler, **kwargs)
         self.num_classes, self.p_uncond, self.guidance = num_classes, p_uncond, guidance
 
     def net_inputs(self, x_t, t, y, training):

@@ -9,11 +9,13 @@ import numpy as np
 import tensorflow as tf
 
 from kgen import figures, masks
-from kgen.config import choices, num
+from kgen.config import ConfigError, choices, num
 from kgen.layers.replicas import global_normal, global_uniform
 from kgen.models.base import FamilyConfig, GenerativeModel, minimize, register
 from kgen.networks.unet import UNet, unet
-from kgen.schedules import DDIMSampler, DDPMSampler, NoiseSchedule
+from kgen.schedules import DDIMSampler, DDPMSampler, DPMSolverPP, NoiseSchedule
+
+SAMPLERS = ("ddim", "dpm++2m")
 
 
 @register("ddpm")
@@ -23,7 +25,10 @@ class DDPMConfig(FamilyConfig):
     schedule: str = choices("linear", "cosine")
     timesteps: int = num(1000, 2)
     ema_decay: float = num(0.999, 0, 1)
-    sample_steps: int = num(50, 1)  # DDIM steps for epoch grids and the exported `sample`
+    # the few-step sampler of grids, `sample`, `sample_steps`, inpainting and denoising:
+    # ddim (Song et al. 2021) or dpm++2m (DPM-Solver++(2M), Lu et al. 2022, second order)
+    sampler: str = choices("ddim", "dpm++2m")
+    sample_steps: int = num(50, 1)  # the sampler's steps for epoch grids and the exported `sample`
     eta: float = num(0.0, 0, 1)  # DDIM eta: 0 deterministic, 1 DDPM-like
     final_ancestral: bool = True  # a last grid with the full T-step ancestral sampler
     # Min-SNR-gamma loss weighting (Hang et al. 2023): 0 is Ho et al.'s L_simple
@@ -68,7 +73,8 @@ class DDPM(GenerativeModel):
             Dhariwal 2021), built as a `NoiseSchedule` of `timesteps` steps.
         timesteps: T.
         ema_decay: EMA decay per step.
-        sample_steps, eta: the DDIM sampler used for grids and the `sample` endpoint.
+        sample_steps, eta: the few-step sampler's steps (and DDIM's eta) for grids and `sample`.
+        sampler: "ddim" or "dpm++2m" (DPM-Solver++(2M)).
         final_ancestral: whether the final figures add a grid from the full T-step sampler.
 
     References:
@@ -80,15 +86,22 @@ class DDPM(GenerativeModel):
     network_names = ("network",)
 
     def __init__(self, network, ema_network, schedule_kind="linear", timesteps=1000, ema_decay=0.999,
-                 sample_steps=50, eta=0.0, seed=0, final_ancestral=True, min_snr_gamma=0.0, **kwargs):
+                 sample_steps=50, eta=0.0, seed=0, final_ancestral=True, min_snr_gamma=0.0, sampler="ddim",
+                 **kwargs):
         super().__init__(**kwargs)
         self.network, self.ema_network = network, ema_network
         self.ema_network.trainable = False
         self.schedule_kind, self.timesteps, self.ema_decay = schedule_kind, timesteps, ema_decay
         self.sample_steps, self.eta, self.seed = sample_steps, eta, seed
-        self.final_ancestral, self.min_snr_gamma = final_ancestral, min_snr_gamma
+        self.final_ancestral, self.min_snr_gamma, self.sampler = final_ancestral, min_snr_gamma, sampler
         self.schedule = NoiseSchedule(schedule_kind, timesteps)
-        self.ddim = DDIMSampler(self.schedule, sample_steps, eta)
+        if sampler not in SAMPLERS:
+            raise ConfigError(f"model.sampler={sampler!r} is not one of: {', '.join(SAMPLERS)}")
+        if sampler != "ddim" and eta:
+            raise ConfigError(f"model.eta={eta} is DDIM's; model.sampler={sampler} is deterministic: set eta to 0")
+        # the few-step sampler (named ddim for history: DDIM or DPM-Solver++ by `sampler`)
+        self.ddim = DDIMSampler(self.schedule, sample_steps, eta) if sampler == "ddim" else DPMSolverPP(
+            self.schedule, sample_steps)
         self.ancestral = DDPMSampler(self.schedule)
         self.image_shape = tuple(network.input_shape[0][1:])
         self.latent_shape = self.image_shape  # x_T
@@ -241,6 +254,6 @@ def build(cfg: DDPMConfig, image_shape: tuple, seed: int) -> DDPM:
     network = unet(cfg.network, image_shape, "unet")
     ema = unet(cfg.network, image_shape, "ema_unet")
     model = DDPM(network, ema, cfg.schedule, cfg.timesteps, cfg.ema_decay, cfg.sample_steps, cfg.eta, seed,
-                 cfg.final_ancestral, cfg.min_snr_gamma, name="ddpm")
+                 cfg.final_ancestral, cfg.min_snr_gamma, cfg.sampler, name="ddpm")
     model.copy_weights_to_ema()
     return model

@@ -42,10 +42,10 @@ class _Sampler:
         shape = tf.shape(x_T)
         ts_next = tf.concat([ts[1:], [-1]], 0)
 
-        def body(i, x):
+        def body(i, x, state):
             t, t_prev = ts[i], ts_next[i]
             eps = eps_fn(x, tf.fill([shape[0]], t))
-            x = self.step(x, eps, t, t_prev, _noise(shape, seed, i))
+            x, state = self.step_with_state(x, eps, t, t_prev, _noise(shape, seed, i), state)
             if known is not None:
                 x_known, mask = known
                 noised = tf.cond(
@@ -59,10 +59,24 @@ class _Sampler:
                 tf.cond(tf.equal(i % tf.maximum(n // 10, 1), 0),
                         lambda: tf.print("  sampling step", i + 1, "of", n),
                         lambda: tf.no_op())
-            return i + 1, x
+            return i + 1, x, state
 
-        _, x = tf.while_loop(lambda i, x: i < n, body, [tf.constant(0), x_T])
+        _, x, _ = tf.while_loop(lambda i, x, state: i < n, body, [tf.constant(0), x_T, self.init_state(x_T)])
         return x
+
+    # Single-step samplers carry no state; multistep ones (DPM-Solver++(2M)) carry their last
+    # data prediction through the loop.
+    def init_state(self, x):
+        return tf.zeros([], x.dtype)
+
+    def step_with_state(self, x, eps, t, t_prev, z, state):
+        return self.step(x, eps, t, t_prev, z), state
+
+    def _alphas(self, t, t_prev):
+        """(abar_t, abar_prev), abar_prev = 1 past the last step (t_prev = -1: clean data)."""
+        s = self.schedule
+        abar = tf.gather(s.alphas_cumprod, t)
+        return abar, tf.where(t_prev >= 0, tf.gather(s.alphas_cumprod, tf.maximum(t_prev, 0)), 1.0)
 
 
 class DDPMSampler(_Sampler):
@@ -109,10 +123,61 @@ class DDIMSampler(_Sampler):
         return self.steps
 
     def step(self, x, eps, t, t_prev, z):
-        s = self.schedule
-        abar = tf.gather(s.alphas_cumprod, t)
-        abar_prev = tf.where(t_prev >= 0, tf.gather(s.alphas_cumprod, tf.maximum(t_prev, 0)), 1.0)
+        abar, abar_prev = self._alphas(t, t_prev)
         x0 = tf.clip_by_value((x - tf.sqrt(1.0 - abar) * eps) / tf.sqrt(abar), -1.0, 1.0)
         sigma = self.eta * tf.sqrt((1.0 - abar_prev) / (1.0 - abar)) * tf.sqrt(1.0 - abar / abar_prev)
         direction = tf.sqrt(tf.maximum(1.0 - abar_prev - sigma**2, 0.0)) * eps
         return tf.sqrt(abar_prev) * x0 + direction + sigma * z
+
+
+class DPMSolverPP(_Sampler):
+    """DPM-Solver++(2M), Lu et al. 2022 (Algorithm 2), the deterministic multistep solver of the
+    diffusion ODE in data-prediction form, with lambda_t = log(alpha_t / sigma_t), h = lambda_prev
+    - lambda_t, r = h_last / h and x0_hat clipped to [-1, 1]:
+
+        D = (1 + 1/(2r)) x0_hat_t - 1/(2r) x0_hat_last     (x0_hat_t alone at the first step)
+        x_prev = (sigma_prev / sigma_t) x_t - alpha_prev (exp(-h) - 1) D
+
+    The last step, to clean data (sigma = 0), returns x0_hat (first order, as diffusers' lower
+    order final step), and the steps are evenly spaced in lambda (see `timesteps`). Second order
+    in h: on Gaussian data with the exact predictor, 10 steps land 6x closer to the ODE's answer
+    than DDIM's 50 (tests/test_ddpm.py). Deterministic; the same `sample(...)` API as DDIMSampler.
+    """
+
+    def __init__(self, schedule: NoiseSchedule, steps: int = 10):
+        super().__init__(schedule)
+        self.steps = steps
+
+    def default_steps(self):
+        return self.steps
+
+    def timesteps(self, steps):
+        """Descending steps evenly spaced in lambda (log-SNR), Lu et al.'s spacing for low
+        resolutions: evenly spaced t on the linear schedule make the last interval a jump of
+        about 3 in lambda, where the second-order extrapolation overshoots (measured on Gaussian
+        data: 20 steps then miss by more than 10 do). Repeats (many steps on a short schedule)
+        are dropped."""
+        lam = tf.cast(0.5 * (tf.math.log(self.schedule.alphas_cumprod) - tf.math.log1p(-self.schedule.alphas_cumprod)),
+                      tf.float32)  # [T], increasing as t falls
+        targets = tf.linspace(lam[-1], lam[0], tf.cast(steps, tf.int32))
+        nearest = tf.argmin(tf.abs(lam[None, :] - targets[:, None]), axis=1, output_type=tf.int32)
+        return tf.unique(nearest).y
+
+    def init_state(self, x):
+        return (tf.zeros_like(x), tf.zeros([], x.dtype))  # the last x0_hat and the last h (0: none yet)
+
+    def step_with_state(self, x, eps, t, t_prev, z, state):
+        x0_last, h_last = state
+        abar, abar_prev = self._alphas(t, t_prev)
+        alpha, sigma = tf.sqrt(abar), tf.sqrt(1.0 - abar)
+        x0 = tf.clip_by_value((x - sigma * eps) / alpha, -1.0, 1.0)
+
+        def update():
+            alpha_p, sigma_p = tf.sqrt(abar_prev), tf.sqrt(1.0 - abar_prev)
+            h = tf.math.log(alpha_p / sigma_p) - tf.math.log(alpha / sigma)
+            r = h_last / h
+            d = tf.cond(h_last > 0, lambda: (1.0 + 0.5 / r) * x0 - (0.5 / r) * x0_last, lambda: x0)
+            return (sigma_p / sigma) * x - alpha_p * tf.math.expm1(-h) * d, h
+
+        x_prev, h = tf.cond(t_prev >= 0, update, lambda: (x0, tf.zeros([], x.dtype)))
+        return x_prev, (x0, h)
