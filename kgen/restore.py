@@ -1,14 +1,18 @@
-"""Restoring images with a trained diffusion model: inpainting and denoising.
+"""Restoring and editing images with a trained diffusion model (seed 002's uses of image
+generation): inpainting and outpainting, denoising, super-resolution (ILVR) and editing (SDEdit).
 
     python -m kgen.restore mnist_ddpm --mode=inpaint [--mask=bottom|top|left|right|center|random|MASK.png]
                            [--input=IMAGE|FOLDER|FILE.npz]
     python -m kgen.restore mnist_ddpm --mode=denoise --sigma=0.2 [--input=...]
+    python -m kgen.restore mnist_ddpm --mode=superres --factor=2|4 [--input=LOW_RES_IMAGES]
+    python -m kgen.restore mnist_ddpm --mode=edit --strength=0.5 [--input=ROUGH_IMAGES]
     python -m kgen.restore logs/mnist_ddpm/<date-time> --mode=inpaint
 
 The model is a run's last checkpoint (EMA weights): the run directory given, or the latest run of
 the recipe named (under --logdir). Without --input the first 8 test images are used (for denoise,
-noised with --sigma first so the figure shows a known truth). Writes a before/after grid into the
-run directory.
+noised with --sigma first so the figure shows a known truth; for superres, averaged over
+--factor x --factor blocks; for edit, with a blot: a 6x6 white square at a seeded place). Writes a
+before/after grid into the run directory.
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ from kgen.errors import ConfigError, DataError
 
 @dataclass
 class Options:
-    mode: str = choices("inpaint", "denoise")
+    mode: str = choices("inpaint", "denoise", "superres", "edit")
     input: str = ""  # an image, a folder of images, or an .npz; default: 8 test images
     sigma: float = num(0.2, 0, 1, open_lo=True)  # denoise: the noise level, in [0, 1] pixel units
     # inpaint: the region to regenerate (outpainting with top, left, right, center), or a mask
     # image (white = known, black = regenerate) at the model's size; empty: bottom
     mask: str = ""
+    factor: int | None = num(None, 2, kind=int)  # superres: the upscaling factor (2 or 4 for MNIST); none: 2
+    strength: float | None = num(None, 0, 1, kind=float)  # edit: SDEdit's noise level; none: 0.5
     seed: int = num(0)
     logdir: str = "logs"  # where to look for the latest run of a recipe given by name
 
@@ -85,8 +91,19 @@ def mask_for(kind: str, shape: tuple, cfg, seed: int) -> np.ndarray:
     return np.broadcast_to(known, shape).copy()
 
 
+def blot(images: np.ndarray, seed: int, side: int = 6) -> np.ndarray:
+    """The edit mode's stated corruption: a side x side white square at a seeded place per image."""
+    out = images.copy()
+    rng = np.random.default_rng(seed)
+    h, w = out.shape[1:3]
+    for im in out:
+        top, left = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
+        im[top : top + side, left : left + side] = 1.0
+    return out
+
+
 def run_restore(run_dir: Path, mode: str, input_path: str = "", sigma: float = 0.2, seed: int = 0,
-                mask_kind: str = "bottom") -> Path:
+                mask_kind: str = "bottom", factor: int = 2, strength: float = 0.5) -> Path:
     recipe = runs.read_recipe(run_dir)
     recipe = runs.configure(recipe)
     cfg = recipe.data
@@ -104,6 +121,19 @@ def run_restore(run_dir: Path, mode: str, input_path: str = "", sigma: float = 0
         mask = mask_for(mask_kind, tuple(x.shape), cfg, seed)
         out = model.inpaint(x, tf.constant(mask), seed).numpy()
         rows = [x.numpy() * mask, out, x.numpy()]
+    elif mode == "superres":
+        if h % factor or w % factor:
+            raise ConfigError(f"--factor={factor}: the model's {h}x{w} images do not divide by it (try one of "
+                              f"{', '.join(str(f) for f in range(2, h + 1) if h % f == 0 and w % f == 0)})")
+        small = tf.image.resize(x, (h // factor, w // factor), method="area")
+        out = model.superres(small, seed).numpy()
+        rows = [tf.image.resize(small, (h, w), method="nearest").numpy(), out] + ([x.numpy()] if not input_path else [])
+    elif mode == "edit":
+        rough = x.numpy()
+        if not input_path:
+            rough = blot(rough, seed)
+        out = model.edit(tf.constant(rough), strength, seed).numpy()
+        rows = [rough, out] + ([x.numpy()] if not input_path else [])
     else:
         noisy = x.numpy()
         if not input_path:  # a known truth: noise the clean test images first
@@ -113,15 +143,20 @@ def run_restore(run_dir: Path, mode: str, input_path: str = "", sigma: float = 0
     path = run_dir / f"restore_{mode}.png"
     figures.save_png(path, figures.grid(np.concatenate(rows), len(out)))
     print(f"kgen: {mode} of {len(out)} image(s) with {run_dir}; rows: input, output"
-          + ("" if input_path and mode == "denoise" else ", original") + f"\n  {path}")
+          + ("" if input_path and mode != "inpaint" else ", original") + f"\n  {path}")
     return path
 
 
 def main(argv: list[str]) -> int:
     def body(opts, targets):
         if opts.mask and opts.mode != "inpaint":
-            raise ConfigError(f"--mask={opts.mask} is for --mode=inpaint; --mode={opts.mode} regenerates every pixel")
-        run_restore(find_run(targets[0], opts.logdir), opts.mode, opts.input, opts.sigma, opts.seed, opts.mask or "bottom")
+            raise ConfigError(f"--mask={opts.mask} is for --mode=inpaint, not --mode={opts.mode}")
+        if opts.factor is not None and opts.mode != "superres":
+            raise ConfigError(f"--factor={opts.factor} is for --mode=superres, not --mode={opts.mode}")
+        if opts.strength is not None and opts.mode != "edit":
+            raise ConfigError(f"--strength={opts.strength} is for --mode=edit, not --mode={opts.mode}")
+        run_restore(find_run(targets[0], opts.logdir), opts.mode, opts.input, opts.sigma, opts.seed, opts.mask or "bottom",
+                    opts.factor or 2, 0.5 if opts.strength is None else opts.strength)
 
     return args_lib.run_main("kgen.restore", argv, Options(), __doc__, body, positional=1)
 

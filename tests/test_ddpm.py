@@ -189,12 +189,24 @@ def test_run_export_round_trip_and_restore_from_the_run(tmp_path, capsys):
         "g = m.generate(z=tf.zeros([2, 8, 8, 1])).numpy()\n"
         "d = m.sample_ancestral(num_samples=tf.constant(2), seed=tf.constant(5)).numpy()\n"
         "e = m.sample_ancestral(num_samples=tf.constant(2), seed=tf.constant(5)).numpy()\n"
+        "x = tf.constant(np.linspace(0.1, 0.9, 128, dtype=np.float32).reshape(2, 8, 8, 1))\n"
+        "mask = tf.constant(np.concatenate([np.ones((2, 4, 8, 1)), np.zeros((2, 4, 8, 1))], 1), tf.float32)\n"
+        "ip = m.inpaint(images=x, mask=mask, seed=tf.constant(1)).numpy()\n"
+        "sr = m.superres(images=tf.constant(np.full((2, 4, 4, 1), 0.5, np.float32)), seed=tf.constant(1)).numpy()\n"
+        "ed0 = m.edit(images=x, strength=tf.constant(0.0), seed=tf.constant(1)).numpy()\n"
+        "ed = m.edit(images=x, strength=tf.constant(0.5), seed=tf.constant(1)).numpy()\n"
         "out = [list(a.shape), float(a.min()), float(a.max()), bool(np.array_equal(a, b)),"
         " list(c.shape), bool(np.abs(a - c).max() > 0), list(g.shape), list(d.shape), bool(np.array_equal(d, e)),"
-        " float(d.min()), float(d.max())]"
+        " float(d.min()), float(d.max()), float(np.abs(ip[:, :4] - x.numpy()[:, :4]).max()), list(sr.shape),"
+        " float(np.abs(ed0 - x.numpy()).max()), list(ed.shape), float(np.abs(ed - x.numpy()).max())]"
     )
-    shape, lo, hi, same, shape_c, differs, shape_g, shape_d, same_d, lo_d, hi_d, imported = plain_tf(
-        result.export_dir, body)
+    (shape, lo, hi, same, shape_c, differs, shape_g, shape_d, same_d, lo_d, hi_d, inpaint_known, shape_sr, edit0,
+     shape_ed, edit_moved, imported) = plain_tf(result.export_dir, body)
+    # the applications from plain TensorFlow: inpainting keeps the known rows (float32 round-off
+    # of x -> 2x - 1 -> (y + 1) / 2), super-resolution doubles 4x4 inputs, SDEdit at strength 0
+    # is the identity and at 0.5 moves the image
+    assert inpaint_known < 1e-6 and shape_sr == [2, 8, 8, 1] and edit0 == 0.0
+    assert shape_ed == [2, 8, 8, 1] and edit_moved > 1e-3
     assert shape == [3, 8, 8, 1] and 0 <= lo and hi <= 1 and same
     # what sampling reads and nothing else: the EMA U-Net, not the training one or Adam's slots
     saved = [n for n, _ in tf.train.list_variables(str(result.export_dir / "variables" / "variables"))
@@ -224,6 +236,17 @@ def test_run_export_round_trip_and_restore_from_the_run(tmp_path, capsys):
                                atol=1)
     assert restore.main([str(run_dir), "--mode=denoise", "--mask=left"]) == 2
     assert "--mask=left is for --mode=inpaint" in capsys.readouterr().err
+    # super-resolution of the 8 test images averaged to 4x4, and SDEdit of blotted ones: rows of
+    # input (upsampled), output, original
+    assert restore.main([str(run_dir), "--mode=superres", "--factor=2"]) == 0
+    assert np.asarray(Image.open(run_dir / "restore_superres.png")).shape == (3 * 9 + 1, 8 * 9 + 1)
+    assert restore.main([str(run_dir), "--mode=edit", "--strength=0.4"]) == 0
+    assert np.asarray(Image.open(run_dir / "restore_edit.png")).shape == (3 * 9 + 1, 8 * 9 + 1)
+    capsys.readouterr()
+    assert restore.main([str(run_dir), "--mode=superres", "--factor=3"]) == 2
+    assert "do not divide by it (try one of 2, 4, 8)" in capsys.readouterr().err
+    assert restore.main([str(run_dir), "--mode=edit", "--factor=2"]) == 2
+    assert "--factor=2 is for --mode=superres" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("shape", [(64, 64, 3), (30, 30, 3)])
@@ -270,3 +293,31 @@ def test_dpm_solver_is_the_models_sampler_when_asked_for(tmp_path):
     assert a.shape == (3, 8, 8, 1) and 0 <= a.min() and a.max() <= 1
     with pytest.raises(ConfigError, match="eta=0.5 is DDIM's; model.sampler=dpm\\+\\+2m is deterministic"):
         runs_build(tiny_ddpm_recipe(tmp_path, **{"model.sampler": "dpm++2m", "model.eta": "0.5"}), (8, 8, 1))
+
+
+def test_ilvr_keeps_the_low_pass_content_of_the_reference():
+    """ILVR: whatever the noise predictor, the final sample's f x f block means are the
+    reference's (phi is a projection applied last with the clean reference), to float32 round-off."""
+    from kgen.schedules.samplers import low_pass
+
+    sch = NoiseSchedule("linear", 1000)
+    y = tf.image.resize(tf.random.stateless_uniform([2, 4, 4, 1], seed=[1, 1], minval=-0.8, maxval=0.8), (8, 8),
+                        method="nearest")
+    untrained = lambda x, t: tf.sin(3.0 * x)  # noqa: E731 - any predictor: the constraint does not depend on it
+    for smp in (DDIMSampler(sch, 6), DPMSolverPP(sch, 6)):
+        out = smp.sample(untrained, tf.random.stateless_normal([2, 8, 8, 1], seed=[2, 2]), 0, low_pass_of=(y, 2))
+        np.testing.assert_allclose(low_pass(out, 2).numpy(), y.numpy(), atol=1e-5)
+        assert np.abs(out.numpy() - y.numpy()).max() > 1e-2  # the detail is the sampler's, not a copy
+
+
+def test_sdedit_returns_the_input_at_strength_zero_and_denoises_from_its_step(tmp_path):
+    model = runs_build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
+    x = tf.constant(np.linspace(0.1, 0.9, 64, dtype=np.float32).reshape(1, 8, 8, 1))
+    np.testing.assert_array_equal(model.edit(x, 0.0, seed=3).numpy(), x.numpy())
+    # with the optimal predictor for data that is one image x*, any strength returns x*
+    x_star = tf.constant(np.linspace(-0.5, 0.5, 64, dtype=np.float32).reshape(1, 8, 8, 1))
+    s = model.schedule
+    model.eps = lambda xt, t: (xt - tf.sqrt(s.gather(s.alphas_cumprod, t)) * x_star) / tf.sqrt(
+        1.0 - s.gather(s.alphas_cumprod, t))
+    for strength in (0.3, 0.8):
+        np.testing.assert_allclose(model.edit(x, strength, seed=3).numpy(), (x_star.numpy() + 1) / 2, atol=1e-4)

@@ -207,6 +207,35 @@ class DDPM(GenerativeModel):
         x = self.ddim.sample(self.eps_for(self.unconditional(tf.shape(images)[0])), z, seed, steps, known=(x_known, mask))
         return self._to_unit(mask * x_known + (1.0 - mask) * x)
 
+    def superres(self, images, seed=0, steps=None):
+        """Low-resolution images [N, H/f, W/f, C] in [0, 1] -> [N, H, W, C] by ILVR (Choi et al.
+        2021): the model samples freely while every step's low-pass content is the input's,
+        so the output averaged over f x f blocks is the input, and the detail is the model's."""
+        images = tf.convert_to_tensor(images, tf.float32)
+        size = tf.constant(self.image_shape[:2])
+        factor = size[0] // tf.shape(images)[1]
+        y = tf.image.resize(images * 2.0 - 1.0, size, method="nearest")
+        n = tf.shape(images)[0]
+        x = self.ddim.sample(self.eps_for(self.unconditional(n)), self.prior_noise(n, seed), seed, steps,
+                             low_pass_of=(y, factor))
+        return self._to_unit(x)
+
+    def edit(self, images, strength, seed=0, steps=None):
+        """SDEdit (Meng et al. 2022): images in [0, 1] noised to the step t = strength * (T - 1),
+        then denoised by the reverse process from there. strength 0 returns the input; 1 is a new
+        sample that ignores it; between, the model's realism trades against faithfulness."""
+        images = tf.convert_to_tensor(images, tf.float32)
+        strength = tf.convert_to_tensor(strength, tf.float32)
+        t = tf.cast(tf.round(strength * float(self.timesteps - 1)), tf.int32)
+        n = tf.shape(images)[0]
+
+        def edited():
+            eps = tf.random.stateless_normal(tf.shape(images), seed=tf.stack([tf.cast(seed, tf.int32), 31337]))
+            x_t = self.schedule.add_noise(images * 2.0 - 1.0, tf.fill([n], t), eps)
+            return self._to_unit(self.ddim.sample(self.eps_for(self.unconditional(n)), x_t, seed, steps, start_t=t))
+
+        return tf.cond(strength > 0, edited, lambda: images)
+
     def denoise(self, noisy, sigma, seed=0, steps=None):
         """noisy = image + N(0, sigma^2) in [0, 1] units -> the reverse process from the step whose
         noise level matches (sigma doubles in the model's [-1, 1] units)."""
@@ -229,12 +258,28 @@ class DDPM(GenerativeModel):
         def generate(z):
             return self.generate(z)
 
+        def inpaint(images, mask, seed):
+            return self.inpaint(images, mask, seed)
+
+        def superres(images, seed):
+            return self.superres(images, seed)
+
+        def edit(images, strength, seed):
+            return self.edit(images, strength, seed)
+
         n_seed = [tf.TensorSpec([], tf.int32, "num_samples"), tf.TensorSpec([], tf.int32, "seed")]
+        c = self.image_shape[-1]
+        seed_spec = tf.TensorSpec([], tf.int32, "seed")
         return {
             "sample": (sample, n_seed),
             "sample_steps": (sample_steps, n_seed + [tf.TensorSpec([], tf.int32, "steps")]),
             "sample_ancestral": (sample_ancestral, n_seed),
             "generate": (generate, [tf.TensorSpec([None, *self.image_shape], tf.float32, "z")]),
+            # the applications: masks 1 where known; low-resolution images of any factor that
+            # divides the model's size; edits at a strength in [0, 1]
+            "inpaint": (inpaint, [self.image_spec(), self.image_spec("mask"), seed_spec]),
+            "superres": (superres, [tf.TensorSpec([None, None, None, c], tf.float32, "images"), seed_spec]),
+            "edit": (edit, [self.image_spec(), tf.TensorSpec([], tf.float32, "strength"), seed_spec]),
         }
 
     def figures(self, images, labels):

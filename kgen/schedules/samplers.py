@@ -5,7 +5,10 @@
 `eps_fn(x_t, t)` is the trained noise predictor; `seed` makes every draw stateless, so a SavedModel
 gives the same images for the same seed. `known=(x_known, mask)` inpaints: at every step the known
 pixels (mask = 1) are replaced by the known image noised to that step (Lugmayr et al. 2022 without
-resampling), and the result keeps them exactly.
+resampling), and the result keeps them exactly. `low_pass=(y, factor)` is ILVR (Choi et al.
+2021): at every step the sample's low-pass content, phi(x) = the image averaged over factor x
+factor blocks and spread back, is replaced by that of the reference y noised to the same step,
+x <- x - phi(x) + phi(y_t), so the result's low-pass content is y's, exactly.
 """
 
 from __future__ import annotations
@@ -13,6 +16,14 @@ from __future__ import annotations
 import tensorflow as tf
 
 from kgen.schedules.noise import NoiseSchedule
+
+
+def low_pass(x, factor):
+    """phi(x): the mean of each factor x factor block, spread back over the block (a projection:
+    phi(phi(x)) = phi(x)). The image's sides must divide by `factor`."""
+    size = tf.shape(x)[1:3]
+    small = tf.image.resize(x, size // factor, method="area")
+    return tf.image.resize(small, size, method="nearest")
 
 
 def _noise(shape, seed, i):
@@ -29,7 +40,7 @@ class _Sampler:
         steps = tf.cast(steps, tf.int32)
         return tf.cast(tf.round(tf.linspace(float(T - 1), 0.0, steps)), tf.int32)
 
-    def sample(self, eps_fn, x_T, seed, steps=None, known=None, start_t=None, progress=False):
+    def sample(self, eps_fn, x_T, seed, steps=None, known=None, start_t=None, progress=False, low_pass_of=None):
         """Runs the reverse process from x_T. `start_t` starts at a given step instead of T - 1
         (denoising a partly noisy image); `progress` prints the step from inside the graph."""
         steps = self.default_steps() if steps is None else steps
@@ -55,6 +66,15 @@ class _Sampler:
                     lambda: x_known,
                 )
                 x = mask * noised + (1.0 - mask) * x
+            if low_pass_of is not None:
+                y, factor = low_pass_of
+                y_t = tf.cond(
+                    t_prev >= 0,
+                    lambda: self.schedule.add_noise(y, tf.fill([shape[0]], tf.maximum(t_prev, 0)),
+                                                    _noise(shape, seed + 104_729, i)),
+                    lambda: y,
+                )
+                x = x - low_pass(x, factor) + low_pass(y_t, factor)
             if progress:
                 tf.cond(tf.equal(i % tf.maximum(n // 10, 1), 0),
                         lambda: tf.print("  sampling step", i + 1, "of", n),
