@@ -10,6 +10,7 @@ log_variance) and `decode(z)`.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -33,6 +34,11 @@ def export(model, path: str | Path) -> Path:
     # the endpoints are inference only: no gradient functions to trace and store
     archive.write_out(str(tmp), options=tf.saved_model.SaveOptions(experimental_custom_gradients=False),
                       verbose=False)
+    return swap_in(tmp, path)
+
+
+def swap_in(tmp: Path, path: Path) -> Path:
+    """The folder `tmp` takes the place of `path` (the old one moved aside, then removed)."""
     old = path.with_name(path.name + ".old")
     if path.exists():
         shutil.rmtree(old, ignore_errors=True)
@@ -40,3 +46,22 @@ def export(model, path: str | Path) -> Path:
     tmp.rename(path)
     shutil.rmtree(old, ignore_errors=True)
     return path
+
+
+def publish_latest(saved: Path, latest: Path) -> Path:
+    """`latest` (saved_models/<recipe>) becomes a copy of a run's export, hard-linked where the
+    file system allows (an export's files are never rewritten in place, so the links are safe),
+    swapped in whole so that a reader never sees half of one."""
+    latest = Path(latest)
+    latest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = latest.with_name(latest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    def link(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(saved, tmp, copy_function=link)
+    return swap_in(tmp, latest)

@@ -220,32 +220,6 @@ def saved_model_of(path: Path) -> tuple[Path, Path | None]:
     raise ConfigError(f"{path}: neither a SavedModel (no saved_model.pb) nor a run directory (no config.json)")
 
 
-def publish_latest(saved: Path, latest: Path) -> Path:
-    """`latest` (saved_models/<recipe>) becomes a copy of a run's export, hard-linked where the
-    file system allows (an export's files are never rewritten in place, so the links are safe),
-    swapped in whole so that a reader never sees half of one."""
-    import shutil
-
-    latest = Path(latest)
-    latest.parent.mkdir(parents=True, exist_ok=True)
-    tmp, old = latest.with_name(latest.name + ".tmp"), latest.with_name(latest.name + ".old")
-    shutil.rmtree(tmp, ignore_errors=True)
-
-    def link(src, dst):
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copy2(src, dst)
-
-    shutil.copytree(saved, tmp, copy_function=link)
-    if latest.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        latest.rename(old)
-    tmp.rename(latest)
-    shutil.rmtree(old, ignore_errors=True)
-    return latest
-
-
 def write_config(run_dir: Path, recipe: Recipe, **info) -> dict:
     """config.json: the resolved recipe, its model family, and what the run adds (data origin,
     parameter counts, versions, steps reached...). Later calls update earlier ones."""

@@ -27,7 +27,7 @@ from kgen.callbacks import NaNGuard, PeriodicKID, TensorBoardLogger
 from kgen.checkpoint import Checkpointer
 from kgen.config import ConfigError, Recipe
 from kgen.errors import WorkerLost
-from kgen.export import export
+from kgen.export import export, publish_latest
 
 
 @dataclass
@@ -355,7 +355,7 @@ def finish(recipe, model, bundle, run_dir, logger, checkpoints, history, step, s
         # the run's own model (what kgen.evaluate RUN scores), then the recipe's latest export
         export_dir = export(model, run_dir / runs.SAVED_MODEL)
         runs.write_config(run_dir, recipe, saved_model=runs.SAVED_MODEL)
-        latest = runs.publish_latest(export_dir, Path(t.export_dir) / recipe.name)
+        latest = publish_latest(export_dir, Path(t.export_dir) / recipe.name)
         keras_file = save_keras(model, run_dir / "model.keras")
     print(f"kgen: trained to step {step} in {elapsed:.1f} s")
     print(f"  TensorBoard:       tensorboard --logdir {Path(t.logdir)}   (this run: {run_dir})")

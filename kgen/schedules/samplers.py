@@ -59,21 +59,10 @@ class _Sampler:
             x, state = self.step_with_state(x, eps, t, t_prev, _noise(shape, seed, i), state)
             if known is not None:
                 x_known, mask = known
-                noised = tf.cond(
-                    t_prev >= 0,
-                    lambda: self.schedule.add_noise(x_known, tf.fill([shape[0]], tf.maximum(t_prev, 0)),
-                                                    _noise(shape, seed + 7919, i)),
-                    lambda: x_known,
-                )
-                x = mask * noised + (1.0 - mask) * x
+                x = mask * self._noised(x_known, t_prev, _noise(shape, seed + 7919, i)) + (1.0 - mask) * x
             if low_pass_of is not None:
                 y, factor = low_pass_of
-                y_t = tf.cond(
-                    t_prev >= 0,
-                    lambda: self.schedule.add_noise(y, tf.fill([shape[0]], tf.maximum(t_prev, 0)),
-                                                    _noise(shape, seed + 104_729, i)),
-                    lambda: y,
-                )
+                y_t = self._noised(y, t_prev, _noise(shape, seed + 104_729, i))
                 x = x - low_pass(x, factor) + low_pass(y_t, factor)
             if progress:
                 tf.cond(tf.equal(i % tf.maximum(n // 10, 1), 0),
@@ -83,6 +72,12 @@ class _Sampler:
 
         _, x, _ = tf.while_loop(lambda i, x, state: i < n, body, [tf.constant(0), x_T, self.init_state(x_T)])
         return x
+
+    def _noised(self, image, t_prev, noise):
+        """`image` noised to step t_prev, or `image` itself past the last step (t_prev = -1)."""
+        n = tf.shape(image)[0]
+        return tf.cond(t_prev >= 0, lambda: self.schedule.add_noise(image, tf.fill([n], tf.maximum(t_prev, 0)), noise),
+                       lambda: image)
 
     # Single-step samplers carry no state; multistep ones (DPM-Solver++(2M)) carry their last
     # data prediction through the loop.
