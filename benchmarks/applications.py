@@ -1,19 +1,19 @@
 """Seed 002's uses of a trained DDPM, measured: the few-step samplers, super-resolution and editing.
 
     python benchmarks/applications.py RUN_DIR --data-path=../shared/data/mnist.npz \\
-        [--num=1000] [--out=docs/results/applications]
+        [--samples=1000] [--out=docs/results/applications]
 
 RUN_DIR is a trained MNIST DDPM run (e.g. `python -m kgen.recipes.mnist_ddpm --quick`); its last
 checkpoint (EMA weights) is loaded as `kgen.restore` loads it. Three tables, all in the feature
 space of kgen's MNIST classifier against the 10,000 MNIST test digits where a set is scored:
 
-1. **Samplers**: DDIM (eta 0 and 1) and DPM-Solver++(2M) at 5, 10, 20 and 50 steps, `--num`
+1. **Samplers**: DDIM (eta 0 and 1) and DPM-Solver++(2M) at 5, 10, 20 and 50 steps, `--samples`
    samples each (the same seeds): FID, KID, class coverage and confidence. A step is one U-Net
    pass, so the cost of a sample is its step count (images/s on a quiet machine: benchmarks/sampling.py).
-2. **Super-resolution** of `--num` test digits averaged to 14x14 and 7x7: PSNR and SSIM against the
+2. **Super-resolution** of `--samples` test digits averaged to 14x14 and 7x7: PSNR and SSIM against the
    originals and the classifier's accuracy against their labels, for bicubic upsampling and for
    ILVR (the recipe's sampler), beside the originals' accuracy.
-3. **Editing** (SDEdit) of `--num` test digits blotted with a 6x6 white square at a seeded place
+3. **Editing** (SDEdit) of `--samples` test digits blotted with a 6x6 white square at a seeded place
    (kgen.restore.blot), over strength 0.3-0.8: the classifier's accuracy and confidence on the
    edits (realism), their PSNR against the blotted input (faithfulness to it) and against the
    clean digit, and the FID of the edits.
@@ -46,7 +46,7 @@ from kgen.schedules import DDIMSampler, DPMSolverPP
 @dataclass
 class Options:
     data_path: str = ""
-    num: int = num(1000, 20)
+    samples: int = num(1000, 20)
     out: str = "docs/results/applications"
     seed: int = num(0)
 
@@ -76,10 +76,10 @@ def main(argv: list[str]) -> int:
         out = Path(opts.out)
         out.mkdir(parents=True, exist_ok=True)
         arrays, _ = load_mnist("mnist", opts.data_path)
-        x = to_unit(arrays["x_test"][: opts.num, ..., None])
-        labels = arrays["y_test"][: opts.num].astype(np.int32)
+        x = to_unit(arrays["x_test"][: opts.samples, ..., None])
+        labels = arrays["y_test"][: opts.samples].astype(np.int32)
         net = classifier.load()
-        results = {"run": str(run_dir), "num": opts.num, "samplers": [], "superres": [], "edit": []}
+        results = {"run": str(run_dir), "num": opts.samples, "samplers": [], "superres": [], "edit": []}
         t0 = time.time()
 
         # 1. samplers
@@ -87,7 +87,7 @@ def main(argv: list[str]) -> int:
         for name, make in (("DDIM eta 0", lambda: DDIMSampler(s, eta=0.0)), ("DDIM eta 1", lambda: DDIMSampler(s, eta=1.0)),
                            ("DPM-Solver++(2M)", lambda: DPMSolverPP(s))):
             for steps in (5, 10, 20, 50):
-                images = draw(model, make(), steps, opts.num, opts.seed)
+                images = draw(model, make(), steps, opts.samples, opts.seed)
                 m = evaluate_images(images, "mnist", opts.data_path, opts.seed)
                 results["samplers"].append({"sampler": name, "steps": steps, **{k: m[k] for k in (
                     "fid", "kid", "kid_std", "coverage", "mean_confidence")}})
@@ -164,7 +164,7 @@ def write_markdown(r, opts, out: Path, recipe) -> None:
         f"The model: `{r['run']}` ({recipe.name}, its last checkpoint's EMA weights). {r['num']:,} samples or test "
         "digits per row, scored in kgen's MNIST classifier features against the 10,000 MNIST test digits. Quality "
         f"only (measured in {r['minutes']} minutes; none of it depends on the machine's load).", "",
-        f"    python benchmarks/applications.py {r['run']} --data-path={opts.data_path} --num={opts.num} --out={opts.out}", "",
+        f"    python benchmarks/applications.py {r['run']} --data-path={opts.data_path} --samples={opts.samples} --out={opts.out}", "",
         "## Samplers (one U-Net pass per step)", "",
         "| sampler | steps | FID | KID ± std | coverage | confidence |", "|---|---|---|---|---|---|",
     ]

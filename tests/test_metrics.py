@@ -108,3 +108,19 @@ def test_kid_deviation_is_a_spread_even_when_the_sets_are_no_larger_than_a_subse
     rng = np.random.default_rng(3)
     k, std = kid(rng.normal(size=(1000, 4)), rng.normal(size=(1000, 4)) + 0.1, subsets=10)
     assert std > 1e-4 * abs(k) and std > 0
+
+
+def test_feature_networks_stay_float32_under_a_mixed_policy():
+    """A training run in the same process sets mixed_bfloat16; the classifier (and so every FID
+    and the reference cache) must still compute in float32, and the policy comes back."""
+    import keras
+
+    from kgen.metrics import classifier
+
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        probs, feats = classifier.predict(classifier.load(), np.zeros((2, 28, 28, 1), np.float32))
+        assert feats.dtype == np.float32 and probs.dtype == np.float32
+        assert keras.mixed_precision.dtype_policy().name == "mixed_bfloat16"
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")

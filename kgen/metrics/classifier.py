@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from kgen.config import num
+from kgen.metrics import float32
 
 WEIGHTS = "mnist_classifier.weights.h5"
 ACCURACY = 0.9921  # measured on the 10,000 MNIST test digits by the run that wrote the weights
@@ -34,6 +35,11 @@ def weights_path() -> Path:
 
 
 def build() -> keras.Model:
+    with float32.policy():
+        return _build()
+
+
+def _build() -> keras.Model:
     L = keras.layers
     x = keras.Input((28, 28, 1))
     h = L.Conv2D(32, 3, activation="relu")(x)

@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from kgen.errors import ConfigError
+from kgen.metrics import float32
 
 SIZE = 48  # ONet's input
 FEATURES = "MTCNN ONet 256-d fc5 (mtcnn wheel weights), whole image resized to 48x48"
@@ -47,7 +48,8 @@ class FaceMetric:
     """The detector and the feature network, built once (a build loads three weight files)."""
 
     def __init__(self):
-        self.detector = _mtcnn().MTCNN(stages="face_and_landmarks_detection", device="CPU:0")
+        with float32.policy():  # the validated numbers are float32's
+            self.detector = _mtcnn().MTCNN(stages="face_and_landmarks_detection", device="CPU:0")
         onet = self.detector.get_stage(stage_id=3)._model  # noqa: SLF001 - the stage keeps its network there
 
         @tf.function(input_signature=[tf.TensorSpec([None, SIZE, SIZE, 3], tf.float32)])

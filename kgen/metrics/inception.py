@@ -23,12 +23,18 @@ import numpy as np
 import tensorflow as tf
 
 from kgen.errors import ConfigError
+from kgen.metrics import float32
 
 SIZE = 299
 CACHE_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 
 def build(weights: str | None = None) -> keras.Model:
+    with float32.policy():
+        return _build(weights)
+
+
+def _build(weights: str | None) -> keras.Model:
     if weights:
         path = Path(weights).expanduser()
         if not path.exists():
