@@ -87,13 +87,16 @@ def cpu_flags(cpuinfo: str | None = None) -> set[str]:
     return set(line.partition(":")[2].split())
 
 
-def fast_policy(gpu_capability: tuple | None = None, cpuinfo: str | None = None) -> tuple[str, str]:
+def fast_policy(gpu_capability: tuple | None | str = "probe", cpuinfo: str | None = None) -> tuple[str, str]:
     """(policy, reason) for --train.mixed_precision=auto: bfloat16 where the hardware computes it
     natively (GPU compute capability 8+, CPU AVX512_BF16 or AMX), float16 with loss scaling on
-    GPUs with tensor cores but no bfloat16 (7.x), float32 (`off`) elsewhere."""
+    GPUs with tensor cores but no bfloat16 (7.x), float32 (`off`) elsewhere. A pure function of
+    its arguments when they are given (`gpu_capability=None`: no GPU; `cpuinfo`: /proc/cpuinfo's
+    text); by default it looks at this machine."""
     import tensorflow as tf
 
-    if gpu_capability is None:
+    if gpu_capability == "probe":
+        gpu_capability = None
         gpus = tf.config.list_physical_devices("GPU")
         if gpus:
             gpu_capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))
