@@ -84,10 +84,12 @@ def test_evaluate_end_to_end_on_a_tiny_exported_model(tmp_path, monkeypatch, cap
     assert list((tmp_path / "cache" / "cache").glob("mnist_sample_test_features_*.npz"))
 
 
-def test_evaluate_rejects_a_bad_path(tmp_path):
+def test_evaluate_rejects_a_bad_path(tmp_path, capsys):
     from kgen import evaluate
 
     assert evaluate.main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path}: neither a SavedModel (no saved_model.pb) nor a run directory (no config.json)" in err
 
 
 def test_periodic_kid_reaches_tensorboard(tmp_path):
