@@ -78,6 +78,7 @@ def row(run_dir: Path, wall_time: float | None = None) -> dict:
     budget = recipe["train"].get("time_budget")
     return {
         "budget": (f"{budget / 60:g} min of training" if budget else
+                   f"{recipe['train']['max_steps']:,} steps" if recipe["train"].get("max_steps") else
                    f"{recipe['train']['epochs']} epoch(s)" + (f" of {recipe['data']['limit']:,} images"
                                                               if recipe["data"].get("limit") else "")),
         "steps": reached.get("steps"),

@@ -349,7 +349,9 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
     if missing:
         lines += ["", f"Not yet measured: {', '.join(missing)} (the command below resumes)."]
     rows = [report.row(Path(e["run_dir"])) for es in done.values() for e in es]
-    budget = report.budget_of(rows) + f", seeds {', '.join(map(str, seeds))}"
+    measured = sorted({e["seed"] for es in done.values() for e in es})
+    budget = report.budget_of(rows) + f" ({budget_text(opts, names).split(' (')[0].replace('*', '')}), training seed" + (
+        "s " if len(measured) > 1 else " ") + ", ".join(map(str, measured))
     claimed = report.claims(rows, budget)
     if claimed or any(n in MNIST_RECIPES or n in FACE_RECIPES for n in names):
         lines += ["", "## The seeds' claims at this budget", "",
