@@ -326,6 +326,8 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
         f"against {reference} (`python -m kgen.evaluate`). With several seeds a cell is the mean ± sd over them; "
         "a number is comparable only within one feature space, reference set and number of samples. Lower FID and "
         "KID are better; precision and recall on equal sets of samples and reference images."
+        + (" `train s` is the wall time each run took as it ran, beside other work: a record, not a timing "
+           "(the step budget is what makes the runs equal)." if opts.step_times else "")
         + ("" if faces else " Conditional accuracy (class-conditional recipes only): how often the classifier "
            "agrees with the class asked for."),
         "",
