@@ -18,6 +18,12 @@ import keras
 import tensorflow as tf
 
 
+class Alternatives(tuple):
+    """The input signatures of an endpoint with optional arguments (a flow's `sample(num_samples,
+    seed[, temperature])`): one trace per signature, and the SavedModel's function picks the one
+    that matches the arguments it is called with."""
+
+
 def export(model, path: str | Path) -> Path:
     path = Path(path)
     archive = keras.export.ExportArchive()
@@ -26,7 +32,15 @@ def export(model, path: str | Path) -> Path:
     # the optimizer's slots) and walk every object of the model looking for lookup tables, which
     # no kgen model has. With no gradient functions either, a DDPM exports in half the time.
     for name, (fn, signature) in model.endpoints().items():
-        archive.add_endpoint(name, fn, input_signature=signature)
+        if isinstance(signature, Alternatives):
+            traced = tf.function(fn, autograph=False)
+            concrete = [traced.get_concrete_function(*s) for s in signature]
+            archive.add_endpoint(name, traced)
+            # a pre-traced endpoint keeps no variables by itself: keep the ones its traces read
+            archive.add_variable_collection(f"{name}_variables",
+                                            list({id(v): v for c in concrete for v in c.variables}.values()))
+        else:
+            archive.add_endpoint(name, fn, input_signature=signature)
     # Write beside the target, then swap, so a failed export never leaves half a model behind.
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)

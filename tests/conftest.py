@@ -146,6 +146,22 @@ def tiny_ddpm_recipe(tmp_path: Path, **overrides) -> Recipe:
     return config_lib.apply_overrides(recipe, overrides) if overrides else recipe
 
 
+def tiny_flow_recipe(tmp_path: Path, **overrides) -> Recipe:
+    """Glow with 2 levels of 2 steps, width 16, on 8x8 digits: milliseconds a step."""
+    from kgen.models.flow import FlowConfig
+    from kgen.networks.flow import Glow
+
+    recipe = Recipe(
+        name="tiny_flow",
+        model=FlowConfig(network=Glow(levels=2, steps=2, hidden=16)),
+        data=Data(name="mnist_sample", limit=256, image_size=8, scale="unit"),
+        optimizer=Optimizer(learning_rate=1e-3),
+        train=Train(epochs=2, batch_size=32, mixed_precision="off", steps_per_epoch=3, log_every_steps=1, grid_rows=2,
+                    verbose=0, logdir=str(tmp_path / "logs"), export_dir=str(tmp_path / "saved_models")),
+    )
+    return config_lib.apply_overrides(recipe, overrides) if overrides else recipe
+
+
 def tiny_hybrid_recipe(tmp_path: Path, family: str, **overrides) -> Recipe:
     """AAE or AVB with mnist_vae's shape at 8 filters, on 256 bundled digits."""
     from kgen.models.aae import AAEConfig

@@ -13,8 +13,8 @@ from kgen import models, runs
 from kgen.models.base import FAMILIES
 from kgen.recipes import NAMES
 
-from conftest import (one_step, tiny_conditional_recipe, tiny_ddpm_recipe, tiny_gan_recipe, tiny_hybrid_recipe,
-                      tiny_vae_recipe)
+from conftest import (one_step, tiny_conditional_recipe, tiny_ddpm_recipe, tiny_flow_recipe, tiny_gan_recipe,
+                      tiny_hybrid_recipe, tiny_vae_recipe)
 
 TINY = {
     "vae": lambda tmp: (tiny_vae_recipe(tmp), (28, 28, 1)),
@@ -25,6 +25,7 @@ TINY = {
     "cgan": lambda tmp: (tiny_conditional_recipe(tmp, "cgan"), (28, 28, 1)),
     "cvae": lambda tmp: (tiny_conditional_recipe(tmp, "cvae"), (28, 28, 1)),
     "cddpm": lambda tmp: (tiny_conditional_recipe(tmp, "cddpm"), (8, 8, 1)),
+    "flow": lambda tmp: (tiny_flow_recipe(tmp), (8, 8, 1)),
 }
 
 
@@ -106,7 +107,8 @@ def test_families_build_without_the_recipe_and_the_runner_compiles_them(tmp_path
     assert models.family_config(family).main_loss in {m.name for m in compiled.metrics}
 
 
-@pytest.mark.parametrize("family,wrong", [("ddpm", "unit"), ("vae", "symmetric"), ("cddpm", "unit")])
+@pytest.mark.parametrize("family,wrong", [("ddpm", "unit"), ("vae", "symmetric"), ("cddpm", "unit"),
+                                          ("flow", "symmetric")])
 def test_a_data_scale_the_family_cannot_model_is_refused(tmp_path, family, wrong):
     recipe, shape = TINY[family](tmp_path)
     with pytest.raises(config_lib.ConfigError, match=f"data.scale={wrong} .* expects data.scale=.*set --data.scale="):
