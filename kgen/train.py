@@ -175,6 +175,11 @@ def run(recipe: Recipe, resume_dir: Path | None = None, callbacks=(), export_mod
         meta = checkpoints.restore(model)
         step, prior_seconds = meta["step"], meta.get("train_seconds", 0.0)
         print(f"kgen: resumed {resume_dir} at step {step} (epoch {step // steps + 1}, {checkpoints.latest()})")
+    elif hasattr(model, "initialize_from_data"):
+        # data-dependent initialisation (a flow's ActNorm) from the first training images in index
+        # order: the same images on every worker, so every replica starts from the same weights
+        with strategy.scope():
+            model.initialize_from_data(data_lib.scale(bundle.train_images[: model.init_images], recipe.data.scale))
     info = {
         "seed": recipe.seed, "data": bundle.origin, "num_train": bundle.num_train, "steps_per_epoch": steps,
         "strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync,

@@ -4,7 +4,11 @@ learning in image generation"), generated images as labelled training data, on t
 
 Network: mnist_ddpm's U-Net, with a learned embedding of the label (10 classes and the null label,
 11 x 256 = 2,816 weights) added to the time embedding, so every residual block sees it:
-6,472,705 parameters. Training: L_simple, the label replaced by the null label with probability
+6,472,705 parameters. The codes start N(0, 1), as in Ho and Salimans' and Dhariwal and Nichol's
+code (PyTorch's nn.Embedding), not at Keras' uniform +-0.05: with Keras' scale the label starts
+ten times quieter than the time embedding, and the quick run's samples followed it 44% of the
+time at w = 1 after its 1,560 steps; with N(0, 1), 98% (`python benchmarks/conditional_probe.py
+mnist_cddpm --quick`, 200 samples; docs/results/conditional/probe/). Training: L_simple, the label replaced by the null label with probability
 p_uncond = 0.1 (Ho and Salimans' choice among 0.1, 0.2, 0.5), so that one network is both the
 conditional and the unconditional model. Sampling (DDIM-50 as mnist_ddpm):
 

@@ -43,14 +43,20 @@ RECIPE = Recipe(
     documented={"generator": 2_330_944, "discriminator": 4_305_409},
     quick={
         "data.name": "mnist_sample",
-        # Departure for --quick only: narrower networks and a higher learning rate, so that digits
-        # appear within minutes on 2 CPU cores; the full recipe keeps the seed's sizes.
+        # Departure for --quick only: narrower networks, DCGAN's Adam (2e-4, beta_1 0.5) and 60
+        # passes over the 5,000 bundled digits (4,680 steps), so that 2 CPU cores draw clean
+        # digits in minutes; the full recipe keeps the seed's sizes. Measured by kgen's classifier
+        # on 1,000 samples (`python -m kgen.evaluate RUN --num-samples=1000
+        # --data-path=../shared/data/mnist.npz`; mnist_ddpm --quick: FID 68, coverage 0.971,
+        # confidence 0.842): 5 epochs (the old setting, 390 steps) left broken strokes; 25 epochs
+        # FID 133, coverage 0.890, confidence 0.781; 60 epochs FID 57.6, 0.989, 0.847; networks
+        # twice as wide for 25 epochs (2.5x the step time) FID 87.
         "model.generator.start_shape": (7, 7, 64),
         "model.generator.filters": (32, 16),
         "model.discriminator.filters": (16, 32, 64, 64),
         "optimizer.learning_rate": 2e-4,
         "optimizer.beta_1": 0.5,
-        "train.epochs": 5,
+        "train.epochs": 60,
         "train.batch_size": 64,
     },
 )

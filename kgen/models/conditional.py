@@ -26,11 +26,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgen import figures
+from kgen import figures, losses
 from kgen.config import num
 from kgen.errors import ConfigError
 from kgen.layers.priors import make_prior
-from kgen.layers.replicas import global_uniform
+from kgen.layers.replicas import global_normal, global_uniform
 from kgen.models.base import register
 from kgen.models.ddpm import DDPM, DDPMConfig
 from kgen.models.gan import GAN, GANConfig
@@ -93,15 +93,19 @@ def check_num_classes(num_classes: int, family: str) -> None:
 class CGANConfig(GANConfig):
     num_classes: int = num(10, 2)
     label_embed_dim: int = num(50, 1)  # the generator's learned label code, concatenated to z
+    # AC-GAN's auxiliary classifier (Odena et al. 2017) beside the projection: a softmax head on
+    # D's features, its cross-entropy on real images added to D's loss and on fakes (with the
+    # labels they were asked for) to G's, times this weight; 0 is the projection alone
+    aux_weight: float = num(0.0, 0)
 
     def build(self, image_shape: tuple, seed: int = 0, data_scale: str = "symmetric") -> "ConditionalGAN":
         check_num_classes(self.num_classes, "cgan")
         gen = cnets.conditional_generator(self.generator, self.latent_dim, image_shape, self.num_classes,
                                           self.label_embed_dim)
-        disc = cnets.projection_discriminator(self.discriminator, image_shape, self.num_classes)
+        disc = cnets.projection_discriminator(self.discriminator, image_shape, self.num_classes, self.aux_weight > 0)
         model = ConditionalGAN(gen, disc, num_classes=self.num_classes, label_smoothing=self.label_smoothing,
                                label_flip=self.label_flip, d_steps=self.d_steps, data_scale=data_scale,
-                               seed=seed, name="cgan")
+                               seed=seed, aux_weight=self.aux_weight, name="cgan")
         return model
 
 
@@ -112,21 +116,60 @@ class ConditionalGAN(LabelledDecoder, GAN):
     same class mix in both halves and can only tell them apart by the images."""
 
     def __init__(self, generator, discriminator, num_classes=10, label_smoothing=0.0, label_flip=0.0, d_steps=1,
-                 data_scale="symmetric", seed=0, **kwargs):
+                 data_scale="symmetric", seed=0, aux_weight=0.0, **kwargs):
         super().__init__(generator, discriminator, label_smoothing, label_flip, d_steps, data_scale, seed, **kwargs)
-        self.num_classes = num_classes
+        self.num_classes, self.aux_weight = num_classes, aux_weight
         self.latent_shape = tuple(generator.input_shape[0][1:])
         self.image_shape = tuple(discriminator.input_shape[0][1:])
+        if aux_weight:
+            self.make_trackers("d_loss", "g_loss", "d_real", "d_fake", "class_acc_real", "class_acc_fake")
 
     def G(self, z, y, training):
         return self.generator([z, y], training=training)
 
+    def D_and_classes(self, x, y, training):
+        """(logit [B, 1], class logits [B, K] or None)."""
+        out = self.discriminator([x, y], training=training)
+        return (out[0], out[1]) if self.aux_weight else (out, None)
+
     def D(self, x, y, training):
-        return self.discriminator([x, y], training=training)
+        return self.D_and_classes(x, y, training)[0]
+
+    def _aux(self, class_logits, y, name):
+        """The auxiliary classifier's per-example cross-entropy, its accuracy tracked under `name`."""
+        y = tf.cast(y, tf.int32)
+        self.trackers[name].update_state(tf.cast(tf.equal(tf.argmax(class_logits, -1, tf.int32), y), tf.float32))
+        return self.aux_weight * tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=class_logits)
+
+    # Real images only teach D's classifier: fakes of the wrong class labelled as asked would
+    # teach it to accept them (a known weakness of AC-GAN's fake term, Gong et al. 2019).
+    def d_loss(self, real, fake, y, real_labels=1.0, fake_labels=0.0):
+        if not self.aux_weight:
+            return super().d_loss(real, fake, y, real_labels, fake_labels)
+        real_logits, real_classes = self.D_and_classes(real, y, True)
+        fake_logits = self.D(fake, y, True)
+        loss = losses.discriminator_loss(real_logits, fake_logits, real_labels, fake_labels)
+        return loss + self._aux(real_classes, y, "class_acc_real"), real_logits, fake_logits
+
+    def g_loss(self, fake, y):
+        if not self.aux_weight:
+            return super().g_loss(fake, y)
+        logits, classes = self.D_and_classes(fake, y, True)
+        return losses.generator_loss(logits) + self._aux(classes, y, "class_acc_fake")
 
     def generate(self, z, labels=None):
         labels = self.grid_labels(tf.shape(z)[0]) if labels is None else labels
         return self.to_unit(self.G(z, labels, False))
+
+    def test_step(self, data):
+        out = GAN.test_step(self, data)
+        if not self.aux_weight:
+            return out
+        real, y = data
+        fake = self.G(global_normal(tf.shape(real)[0], self.latent_shape, self.eval_noise), y, False)
+        for images, name in ((real, "class_acc_real"), (fake, "class_acc_fake")):
+            self._aux(self.D_and_classes(images, y, False)[1], y, name)
+        return {k: m.result() for k, m in self.trackers.items()}
 
     def endpoints(self):
         return {**GAN.endpoints(self), "sample_class": self.sample_class_endpoint()}

@@ -25,12 +25,14 @@ class FlowConfig(FamilyConfig):
     network: Glow = field(default_factory=Glow)
     temperature: float = num(1.0, 0, open_lo=True)  # of the epoch grids (`sample` takes its own)
     bits: int = num(8, 1, 16)  # the data's bit depth: 2^bits levels per pixel
+    init_images: int = num(512, 1)  # training images of ActNorm's data-dependent initialisation
 
     data_scales = ("unit",)  # pixels in [0, 1] that are (level / (2^bits - 1))
     main_loss = "bits_per_dim"
 
     def build(self, image_shape: tuple, seed: int = 0, data_scale: str = "unit") -> "Flow":
-        return Flow(glow(self.network, image_shape, seed), self.temperature, self.bits, seed, name="flow")
+        return Flow(glow(self.network, image_shape, seed), self.temperature, self.bits, seed, self.init_images,
+                    name="flow")
 
 
 def bits_per_dim(log_prob, dims: int, bits: int = 8):
@@ -55,6 +57,8 @@ class Flow(GenerativeModel):
         network: the invertible network (`kgen.networks.flow.GlowNet`).
         temperature: the latents' standard deviation in the epoch grids (Glow samples at 0.7-1).
         bits: the bit depth of the data (8 for MNIST).
+        init_images: how many training images `initialize_from_data` reads (the trainer calls it
+            once, before the first step of a new run).
 
     References:
         Dinh, Sohl-Dickstein and Bengio, Density Estimation Using Real NVP, ICLR 2017.
@@ -64,9 +68,10 @@ class Flow(GenerativeModel):
 
     network_names = ("network",)
 
-    def __init__(self, network, temperature=1.0, bits=8, seed=0, **kwargs):
+    def __init__(self, network, temperature=1.0, bits=8, seed=0, init_images=512, **kwargs):
         super().__init__(**kwargs)
         self.network, self.temperature, self.bits, self.seed = network, temperature, bits, seed
+        self.init_images = init_images
         self.image_shape = tuple(network.image_shape)
         self.dims = int(np.prod(self.image_shape))
         self.latent_shape = (self.dims,)
@@ -85,6 +90,12 @@ class Flow(GenerativeModel):
         levels = 2.0**self.bits
         x = tf.round(tf.cast(x, tf.float32) * (levels - 1.0))
         return (x + global_uniform(tf.shape(x)[0], self.image_shape, noise)) / levels
+
+    def initialize_from_data(self, images):
+        """ActNorm's data-dependent initialisation (Glow) from dequantised training images."""
+        x = tf.round(tf.constant(images, tf.float32) * (2.0**self.bits - 1.0))
+        u = tf.random.stateless_uniform(tf.shape(x), seed=[self.seed, 2])
+        self.network.initialize((x + u) / 2.0**self.bits - 0.5)
 
     def train_step(self, data):
         x, _ = data

@@ -107,12 +107,18 @@ class GAN(GenerativeModel):
             real_labels = tf.where(flip_r, 1.0 - real_labels, real_labels)
             fake_labels = tf.where(flip_f, 1.0 - fake_labels, fake_labels)
 
-        def loss():
-            real_logits = self.D(real, y, True)
-            fake_logits = self.D(fake, y, True)
-            return losses.discriminator_loss(real_logits, fake_logits, real_labels, fake_labels), real_logits, fake_logits
+        return minimize(self.d_optimizer, self.discriminator.trainable_variables,
+                        lambda: self.d_loss(real, fake, y, real_labels, fake_labels))
 
-        return minimize(self.d_optimizer, self.discriminator.trainable_variables, loss)
+    # The objective's two halves, per example; the conditional GAN adds its auxiliary classifier.
+    def d_loss(self, real, fake, y, real_labels=1.0, fake_labels=0.0):
+        """(per-example discriminator loss, real logits, fake logits)."""
+        real_logits = self.D(real, y, True)
+        fake_logits = self.D(fake, y, True)
+        return losses.discriminator_loss(real_logits, fake_logits, real_labels, fake_labels), real_logits, fake_logits
+
+    def g_loss(self, fake, y):
+        return losses.generator_loss(self.D(fake, y, True))
 
     def train_step(self, data):
         real, y = data
@@ -121,7 +127,7 @@ class GAN(GenerativeModel):
             d_loss, real_logits, fake_logits = self._d_step(real, y)
         z = global_normal(b, self.latent_shape, self.noise)
         g_loss = minimize(self.g_optimizer, self.generator.trainable_variables,
-                          lambda: losses.generator_loss(self.D(self.G(z, y, True), y, True)))
+                          lambda: self.g_loss(self.G(z, y, True), y))
         return self._track(d_loss, g_loss, real_logits, fake_logits)
 
     def _track(self, d_loss, g_loss, real_logits, fake_logits):

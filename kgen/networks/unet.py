@@ -12,6 +12,7 @@ from kgen.config import num
 from kgen.errors import ConfigError
 from kgen.layers.embedding import SinusoidalEmbedding
 from kgen.layers.replicas import ReplicaDropout
+from kgen.networks.conditional import label_embedding
 
 
 @dataclass
@@ -81,7 +82,7 @@ def unet(spec: UNet, image_shape: tuple, name: str = "unet", num_classes: int = 
     inputs = [x_in, t_in]
     if num_classes:
         y_in = keras.Input(shape=(), dtype="int32", name="label")
-        temb = temb + L.Embedding(num_classes + 1, 4 * spec.channels, name="label_embedding")(y_in)
+        temb = temb + label_embedding(num_classes + 1, 4 * spec.channels)(y_in)
         inputs.append(y_in)
 
     h = L.Conv2D(spec.channels, 3, padding="same", name="in_conv")(x)
