@@ -16,6 +16,19 @@ form the optimal conditional discriminator takes under a log-linear model of p(y
 ignore the label, whereas extra input channels can be learned away; Miyato and Koyama measure
 better class fidelity with it.
 
+Departure, measured: AC-GAN's auxiliary classifier (Odena et al. 2017, "Conditional Image
+Synthesis with Auxiliary Classifier GANs") beside the projection, `model.aux_weight=1`: a
+Dense(10) softmax head on phi (2,048 x 10 + 10 = 20,490 weights: 4,346,379 in all), its
+cross-entropy on real digits added to D's loss and on the fakes, with the classes they were asked
+for, to G's. The projection alone let G draw a digit of another class a sixth of the time: the
+--quick run (4,680 steps, kgen's classifier on 1,000 samples, 100 per class) agreed with the class
+asked for 83.8% of the time (FID 33.7, class recall 0.62); with the classifier 95.3% (FID 26.0,
+class recall 0.54: the known price of AC-GAN, samples nearer their class's mode). The probe
+(`python benchmarks/conditional_probe.py mnist_cgan --quick`, docs/results/conditional/probe/)
+found the label path sound: the fakes carry the real batch's labels, and D ranks a real digit's
+own label above another 80-90% of the time; G follows it only loosely. `--model.aux_weight=0`
+is the projection cGAN as published.
+
 Setup as mnist_dcgan: BCE with flipped generator labels, batch 32, Adam 1e-4, 60 epochs; the
 fakes of a step carry the labels of the real batch. The epoch grid has one row per class.
 
@@ -37,6 +50,7 @@ RECIPE = Recipe(
         discriminator=DCGAN.model.discriminator,
         num_classes=10,
         label_embed_dim=50,
+        aux_weight=1.0,
     ),
     data=Data(name="mnist", image_size=28, channels=1, scale="symmetric"),
     optimizer=Optimizer(name="adam", learning_rate=1e-4),

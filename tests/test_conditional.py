@@ -79,12 +79,36 @@ def test_label_dropout_rate(tmp_path):
     assert np.all(kept.numpy() == 0)  # evaluation keeps the labels
 
 
-@pytest.mark.parametrize("family", ["cgan", "cddpm"])
-def test_mirrored_step_equals_single_device(tmp_path, family, mirrored):
+@pytest.mark.parametrize("family,overrides", [("cgan", {}), ("cgan", {"model.aux_weight": "1"}), ("cddpm", {})])
+def test_mirrored_step_equals_single_device(tmp_path, family, overrides, mirrored):
     shape = SHAPES[family]
     x = tf.random.stateless_uniform((16, *shape), seed=(4, 2), minval=-1.0, maxval=1.0)
     y = tf.constant(np.arange(16) % 10, tf.int32)
-    mirrored_matches_single(tiny_conditional_recipe(tmp_path, family), shape, (x, y), mirrored)
+    mirrored_matches_single(tiny_conditional_recipe(tmp_path, family, **overrides), shape, (x, y), mirrored)
+
+
+def test_the_auxiliary_classifier_adds_its_cross_entropy_on_real_and_asked_for_classes(tmp_path):
+    """AC-GAN's terms: D's loss gains w * CE(D's classes of the real digits, their labels), G's
+    gains w * CE(D's classes of the fakes, the labels they were asked for); w = 0 builds no head."""
+    plain = model_of(tmp_path, "cgan")
+    assert len(plain.discriminator.outputs) == 1
+    model = model_of(tmp_path, "cgan", **{"model.aux_weight": "0.5"})
+    real = tf.random.stateless_uniform((8, 28, 28, 1), seed=(1, 3), minval=-1.0, maxval=1.0)
+    fake = tf.random.stateless_uniform((8, 28, 28, 1), seed=(2, 3), minval=-1.0, maxval=1.0)
+    y = tf.constant([0, 1, 2, 3, 4, 5, 6, 9])
+    (real_logits, real_classes), (fake_logits, fake_classes) = (model.D_and_classes(v, y, True) for v in (real, fake))
+
+    def ce(logits):
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits).numpy()
+
+    from kgen import losses
+
+    d, _, _ = model.d_loss(real, fake, y)
+    want = losses.discriminator_loss(real_logits, fake_logits).numpy() + 0.5 * ce(real_classes)
+    np.testing.assert_allclose(d.numpy(), want, rtol=1e-5)
+    g = model.g_loss(fake, y)
+    np.testing.assert_allclose(g.numpy(), losses.generator_loss(fake_logits).numpy() + 0.5 * ce(fake_classes), rtol=1e-5)
+    assert {"class_acc_real", "class_acc_fake"} <= set(model.trackers)
 
 
 def test_unlabelled_data_is_refused_with_the_fix(tmp_path, monkeypatch):

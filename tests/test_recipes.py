@@ -53,7 +53,7 @@ DOCUMENTED = {
     # the conditional recipes: their unconditional recipe's networks plus the label's weights
     # (each recipe's docstring derives these sums)
     "mnist_cgan": {"generator": (2_330_944 + 50 * 7 * 7 * 256 + 10 * 50, 25_472),
-                   "discriminator": (4_305_409 + 10 * 2 * 2 * 512, 0)},
+                   "discriminator": (4_305_409 + 10 * 2 * 2 * 512 + 2 * 2 * 512 * 10 + 10, 0)},
     "mnist_cvae": {"encoder": (2_438_660 + 3 * 3 * 10 * 512, 0), "decoder": (2_517_089 + 10 * 7 * 7 * 32, 0)},
     "mnist_cddpm": {"network": (6_469_889 + 11 * 4 * 64, 0)},
     # Glow's step at C channels and coupling width H: ActNorm 2C, the LU 1x1 convolution
