@@ -17,11 +17,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-
-class Alternatives(tuple):
-    """The input signatures of an endpoint with optional arguments (a flow's `sample(num_samples,
-    seed[, temperature])`): one trace per signature, and the SavedModel's function picks the one
-    that matches the arguments it is called with."""
+from kgen.models.base import Alternatives
 
 
 def export(model, path: str | Path) -> Path:

@@ -17,6 +17,12 @@ from kgen.networks.conv import ConvNet, DeconvNet
 FAMILIES: dict[str, type] = {}
 
 
+class Alternatives(tuple):
+    """The input signatures of an endpoint with optional arguments (a flow's `sample(num_samples,
+    seed[, temperature])`): the export traces one function per signature, and the SavedModel's
+    function picks the one that matches the arguments it is called with."""
+
+
 class FamilyConfig:
     """Defaults of the facts a model family's config declares (see `register`)."""
 

@@ -11,11 +11,10 @@ import numpy as np
 import tensorflow as tf
 
 from kgen import figures
-from kgen.export import Alternatives
 from kgen.config import num
 from kgen.layers.priors import tfd
 from kgen.layers.replicas import global_uniform
-from kgen.models.base import FamilyConfig, GenerativeModel, minimize, register
+from kgen.models.base import Alternatives, FamilyConfig, GenerativeModel, minimize, register
 from kgen.networks.flow import Glow, glow
 
 
