@@ -55,6 +55,8 @@ RECIPE = Recipe(
     data=Data(name="mnist", image_size=28, channels=1, scale="symmetric"),
     optimizer=Optimizer(name="adam", learning_rate=1e-4),
     train=Train(epochs=60, batch_size=32, grid_rows=10),
+    # mnist_dcgan's quick settings: the same 4,680 steps (measured above with and without the
+    # auxiliary classifier)
     quick={**DCGAN.quick},
 )
 

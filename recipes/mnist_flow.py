@@ -41,7 +41,9 @@ RECIPE = Recipe(
     quick={
         "data.name": "mnist_sample",
         # Departure for --quick only: 8 steps per level of width 64 instead of 32 of 512, so that
-        # 2 CPU cores train 10 passes over the 5,000 bundled digits in minutes.
+        # 2 CPU cores train 10 passes over the 5,000 bundled digits in minutes. Measured (seed 0):
+        # 2.742 bits/dim on the 1,000 bundled test digits; the same network 4,000 steps on full
+        # MNIST 1.999 on its 10,000 (docs/results/flow/results.md).
         "model.network.steps": 8,
         "model.network.hidden": 64,
         "train.epochs": 10,
