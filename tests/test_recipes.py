@@ -56,6 +56,8 @@ DOCUMENTED = {
                    "discriminator": (4_305_409 + 10 * 2 * 2 * 512 + 2 * 2 * 512 * 10 + 10, 0)},
     "mnist_cvae": {"encoder": (2_438_660 + 3 * 3 * 10 * 512, 0), "decoder": (2_517_089 + 10 * 7 * 7 * 32, 0)},
     "mnist_cddpm": {"network": (6_469_889 + 11 * 4 * 64, 0)},
+    # our CPU-sized face U-Net (see the recipe)
+    "faces_ddpm": {"network": (1_525_411, 0)},
     # Glow's step at C channels and coupling width H: ActNorm 2C, the LU 1x1 convolution
     # 2C^2 + C, the coupling's Conv3x3(C/2 -> H), Conv1x1(H -> H), Conv3x3(H -> C) with biases;
     # 32 steps at C = 4 (28x28 squeezed) and 32 at C = 8 (after the split and the second squeeze)
