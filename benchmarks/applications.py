@@ -163,7 +163,7 @@ def write_markdown(r, opts, out: Path, recipe) -> None:
         "# Seed 002's uses of a trained DDPM: few-step sampling, super-resolution, editing", "",
         f"The model: `{r['run']}` ({recipe.name}, its last checkpoint's EMA weights). {r['num']:,} samples or test "
         "digits per row, scored in kgen's MNIST classifier features against the 10,000 MNIST test digits. Quality "
-        f"only (measured in {r['minutes']} minutes; none of it depends on the machine's load).", "",
+        "only: none of it depends on the machine's load (so no time is quoted).", "",
         f"    python benchmarks/applications.py {r['run']} --data-path={opts.data_path} --samples={opts.samples} --out={opts.out}", "",
         "## Samplers (one U-Net pass per step)", "",
         "| sampler | steps | FID | KID ± std | coverage | confidence |", "|---|---|---|---|---|---|",
