@@ -1,8 +1,9 @@
-"""Sampling speed and quality of a trained DDPM's SavedModel: DDIM at `--steps` (`sample_steps`,
-the recipe's eta) against the full T-step ancestral sampler (`sample_ancestral`).
+"""Sampling speed and quality of a trained DDPM's SavedModel: its few-step sampler (DDIM with the
+recipe's eta, or DPM-Solver++(2M): `model.sampler`) at each of `--steps` (`sample_steps`) against
+the full T-step ancestral sampler (`sample_ancestral`, `--ancestral=false` skips it).
 
-    python benchmarks/sampling.py RUN_DIR [--steps=50] [--batch=64] [--repeats=3]
-                                          [--fid-samples=10000] [--data-path=../shared/data/mnist.npz]
+    python benchmarks/sampling.py RUN_DIR|SAVED_MODEL [--steps=50 or 10,50] [--batch=64] [--repeats=3]
+                                  [--ancestral=true] [--fid-samples=10000] [--data-path=../shared/data/mnist.npz]
 
 Speed: each endpoint is called once to warm up (its first call traces), then `--repeats` times on
 a batch of `--batch`; images/s is reported as median and range (`--repeats=0` skips the timing).
@@ -36,7 +37,8 @@ def time_endpoint(fn, batch: int, repeats: int) -> list[float]:
 
 def main(argv):
     paths, options = args.split(argv)
-    steps = int(options.pop("steps", 50))
+    steps = [int(s) for s in str(options.pop("steps", 50)).split(",")]
+    ancestral = str(options.pop("ancestral", "true")).lower() not in ("false", "0", "no")
     batch = int(options.pop("batch", 64))
     repeats = int(options.pop("repeats", 3))
     fid_samples = int(options.pop("fid_samples", 10_000))
@@ -44,10 +46,12 @@ def main(argv):
     if len(paths) != 1 or options:
         print(__doc__, file=sys.stderr)
         return 2
-    saved, _ = runs.saved_model_of(Path(paths[0]))
+    saved, run_dir = runs.saved_model_of(Path(paths[0]))
     model = tf.saved_model.load(str(saved))
-    endpoints = {f"ddim_{steps}": functools.partial(model.sample_steps, steps=tf.constant(steps)),
-                 "ancestral": model.sample_ancestral}
+    sampler = runs.read_config(run_dir)["recipe"]["model"].get("sampler", "ddim") if run_dir else "few-step"
+    endpoints = {f"{sampler}_{n}": functools.partial(model.sample_steps, steps=tf.constant(n)) for n in steps}
+    if ancestral:
+        endpoints["ancestral"] = model.sample_ancestral
     for name, fn in endpoints.items() if repeats else ():
         rates = time_endpoint(fn, batch, repeats)
         print(json.dumps({"sampler": name, "batch": batch, "images_per_s_median": round(statistics.median(rates), 3),
