@@ -50,7 +50,8 @@ RECIPE = Recipe(
         # --data-path=../shared/data/mnist.npz`; mnist_ddpm --quick: FID 68, coverage 0.971,
         # confidence 0.842): 5 epochs (the old setting, 390 steps) left broken strokes; 25 epochs
         # FID 133, coverage 0.890, confidence 0.781; 60 epochs FID 57.6, 0.989, 0.847; networks
-        # twice as wide for 25 epochs (2.5x the step time) FID 87.
+        # twice as wide for 25 epochs (2.5x the step time) FID 87. It trains in 140 s on a quiet
+        # machine (bfloat16, 2026-12-02; 146 s for the command).
         "model.generator.start_shape": (7, 7, 64),
         "model.generator.filters": (32, 16),
         "model.discriminator.filters": (16, 32, 64, 64),
