@@ -23,21 +23,20 @@ channels, with an 8-channel U-Net, to show the pipeline; its SavedModel has the 
 signature ([N, 64, 64, 3]).
 """
 
+import dataclasses
+
 from kgen.cli import main
 from kgen.config import Data, Optimizer, Recipe, Train
-from kgen.models.ddpm import DDPMConfig
 from kgen.networks.unet import UNet
+from kgen.recipes.mnist_ddpm import RECIPE as MNIST_DDPM
 
 RECIPE = Recipe(
     name="faces_ddpm",
     source=__doc__,
-    model=DDPMConfig(
+    # mnist_ddpm's diffusion (schedule, T, EMA, DDIM-50) on a face-sized U-Net
+    model=dataclasses.replace(
+        MNIST_DDPM.model,
         network=UNet(channels=32, channel_mult=(1, 2, 2, 2), num_res_blocks=1, attention_levels=(3,), groups=8),
-        schedule="linear",
-        timesteps=1000,
-        ema_decay=0.999,
-        sample_steps=50,
-        eta=0.0,
         min_snr_gamma=5.0,
         final_ancestral=False,  # 1,000 U-Net passes per face: minutes per grid on a CPU
     ),
