@@ -84,17 +84,19 @@ class Flow(GenerativeModel):
         z, logdet = self.network(tf.cast(images, tf.float32) - 0.5)
         return tf.reduce_sum(self.base.log_prob(z), axis=1) + logdet
 
-    def dequantise(self, x, noise):
-        """x in [0, 1] as level / (2^bits - 1) -> (level + u) / 2^bits, u ~ U[0, 1)."""
+    def dequantise(self, x, noise=None, u=None):
+        """x in [0, 1] as level / (2^bits - 1) -> (level + u) / 2^bits, u ~ U[0, 1) drawn from the
+        seed generator `noise` (replica-invariant) unless given."""
         levels = 2.0**self.bits
         x = tf.round(tf.cast(x, tf.float32) * (levels - 1.0))
-        return (x + global_uniform(tf.shape(x)[0], self.image_shape, noise)) / levels
+        u = global_uniform(tf.shape(x)[0], self.image_shape, noise) if u is None else u
+        return (x + u) / levels
 
     def initialize_from_data(self, images):
         """ActNorm's data-dependent initialisation (Glow) from dequantised training images."""
-        x = tf.round(tf.constant(images, tf.float32) * (2.0**self.bits - 1.0))
+        x = tf.constant(images, tf.float32)
         u = tf.random.stateless_uniform(tf.shape(x), seed=[self.seed, 2])
-        self.network.initialize((x + u) / 2.0**self.bits - 0.5)
+        self.network.initialize(self.dequantise(x, u=u) - 0.5)
 
     def train_step(self, data):
         x, _ = data
