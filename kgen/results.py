@@ -22,7 +22,9 @@ measures; the exact commands; the seeds' claims judged by calibrated 95% interva
 kgen/metrics/intervals.py), results.json and a sample grid per recipe.
 
 Resumable: state.json in `--out` records each run; a run already trained and evaluated is
-skipped, one whose training was cut off resumes from its checkpoint.
+skipped, one whose training was cut off resumes from its checkpoint. On a new machine, without
+state.json or the runs, the finished runs recorded in results.json are kept and only the others
+train.
 """
 
 from __future__ import annotations
@@ -209,6 +211,8 @@ def _run(cmd: list[str], log: Path) -> None:
 
 def run_recipe(name: str, seed: int, opts: Options, state: dict, out: Path, logdir: Path) -> dict:
     entry = state.setdefault(f"{name}/seed{seed}", {"recipe": name, "seed": seed})
+    if entry.get("done") and entry.get("evaluate_command") == shown(evaluate_command(Path(entry["run_dir"]), opts)):
+        return entry  # measured with these settings, perhaps on another machine (results.json carries it)
     log = out / f"{name}.log"
     logdir = logdir / f"seed{seed}"
     cmd = train_command(name, opts, logdir, seed)
@@ -246,9 +250,24 @@ def run_recipe(name: str, seed: int, opts: Options, state: dict, out: Path, logd
         shutil.copy(run_dir / "samples.png", out / f"{name}.png")
     if (run_dir / "guidance.png").exists():
         shutil.copy(run_dir / "guidance.png", out / f"{name}_guidance.png")
-    entry.update(metrics=metrics, reached=runs.read_config(run_dir).get("reached", {}), done=True)
+    entry.update(metrics=metrics, reached=runs.read_config(run_dir).get("reached", {}), row=report.row(run_dir),
+                 done=True)
     save_state(out, state)
     return entry
+
+
+def load_state(out: Path) -> dict:
+    """state.json in `out`; without it (a new machine: runs and state are not committed), the
+    finished runs that results.json records, so that only the missing ones train."""
+    if (out / "state.json").exists():
+        return json.loads((out / "state.json").read_text())
+    if not (out / "results.json").exists():
+        return {}
+    state = {f"{name}/seed{e['seed']}": {**e, "recipe": name, "done": True}
+             for name, entries in json.loads((out / "results.json").read_text()).items() for e in entries}
+    print(f"kgen.results: {len(state)} finished run(s) from {out / 'results.json'}: "
+          + ", ".join(sorted(state)), flush=True)
+    return state
 
 
 def save_state(out: Path, state: dict) -> None:
@@ -306,6 +325,9 @@ def budget_text(opts: Options, names: list[str]) -> str:
     return f"**{opts.budget / 60:g} minutes** of wall-clock training on this machine (nothing else running)"
 
 
+RECORDED = ("seed", "metrics", "reached", "row", "run_dir", "train_command", "evaluate_command", "augment_command")
+
+
 def write_table(state: dict, opts: Options, out: Path) -> Path:
     names = opts.recipes.split(",")
     seeds = seeds_of(opts)
@@ -350,7 +372,7 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
                if not any(e["seed"] == s for e in done.get(n, []))]
     if missing:
         lines += ["", f"Not yet measured: {', '.join(missing)} (the command below resumes)."]
-    rows = [report.row(Path(e["run_dir"])) for es in done.values() for e in es]
+    rows = [e["row"] for es in done.values() for e in es]
     measured = sorted({e["seed"] for es in done.values() for e in es})
     budget = report.budget_of(rows) + f" ({budget_text(opts, names).split(' (')[0].replace('*', '')}), training seed" + (
         "s " if len(measured) > 1 else " ") + ", ".join(map(str, measured))
@@ -393,9 +415,9 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
                       + (f" then `{e['augment_command']}`" if e.get("augment_command") else "")]
     path = out / "results.md"
     path.write_text("\n".join(lines) + "\n")
+    # everything the table and the verdicts need, so that a later machine resumes from it (load_state)
     (out / "results.json").write_text(json.dumps(
-        {n: [{"seed": e["seed"], "metrics": e["metrics"], "reached": e.get("reached")} for e in es]
-         for n, es in done.items()}, indent=2))
+        {n: [{k: e[k] for k in RECORDED if k in e} for e in es] for n, es in done.items()}, indent=2))
     return path
 
 
@@ -419,8 +441,7 @@ def build_table(opts: Options, _) -> Path:
         max_steps(n, opts)  # a missing step time is an error now, not after hours of other runs
     out, logdir = Path(opts.out), Path(opts.logdir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
-    state_path = out / "state.json"
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    state = load_state(out)
     # seed by seed: a table with every recipe at one seed comes first, more seeds narrow it
     for seed in seeds:
         for name in names:

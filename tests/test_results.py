@@ -2,6 +2,7 @@
 resume without redoing finished work."""
 
 import json
+import shutil
 
 import pytest
 
@@ -39,6 +40,13 @@ def test_results_table_end_to_end_with_the_conditional_columns_and_resume(tmp_pa
     log_size = (tmp_path / "out" / "mnist_cgan.log").stat().st_size
     assert results.main(argv) == 0
     assert (tmp_path / "out" / "mnist_cgan.log").stat().st_size == log_size
+    # a new machine: neither state.json nor the runs, only the committed results.json; the finished
+    # run is kept from it and the same table comes back, verdict lines included
+    (tmp_path / "out" / "state.json").unlink()
+    shutil.rmtree(tmp_path / "runs")
+    assert results.main(argv) == 0
+    assert (tmp_path / "out" / "mnist_cgan.log").stat().st_size == log_size
+    assert (tmp_path / "out" / "results.md").read_text() == table
 
 
 def test_results_needs_full_mnist(capsys):
