@@ -201,6 +201,7 @@ def compile_model(model, recipe: Recipe) -> None:
 
 
 SAVED_MODEL = "saved_model"  # each run's own export, inside the run directory
+KERAS_FILE = "model.keras"  # a finished run's model in Keras' format (train.finish)
 
 
 def saved_model_of(path: Path) -> tuple[Path, Path | None]:

@@ -352,7 +352,7 @@ def finish(recipe, model, bundle, run_dir, logger, checkpoints, history, step, s
             for name, value in metrics.items():
                 if isinstance(value, float):
                     tf.summary.scalar(f"eval/{name}", value, step=step)
-        print("kgen: test-set likelihood: " + ", ".join(
+        print("kgen: test-set metrics: " + ", ".join(
             f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float)) + f"  ({run_dir / 'metrics.json'})")
     logger.train_writer.flush()
     export_dir = latest = None
@@ -361,7 +361,7 @@ def finish(recipe, model, bundle, run_dir, logger, checkpoints, history, step, s
         export_dir = export(model, run_dir / runs.SAVED_MODEL)
         runs.write_config(run_dir, recipe, saved_model=runs.SAVED_MODEL)
         latest = publish_latest(export_dir, Path(t.export_dir) / recipe.name)
-        keras_file = save_keras(model, run_dir / "model.keras")
+        keras_file = save_keras(model, run_dir / runs.KERAS_FILE)
     print(f"kgen: trained to step {step} in {elapsed:.1f} s")
     print(f"  TensorBoard:       tensorboard --logdir {Path(t.logdir)}   (this run: {run_dir})")
     print(f"  sample grid:       {run_dir / 'samples.png'}")

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import dataclasses
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -266,3 +267,50 @@ def tiny_conditional_recipe(tmp_path: Path, family: str, **overrides) -> Recipe:
 def pytest_collection_modifyitems(items):
     """The long multi-process checks first, so that the two workers do not end on one of them."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def buildable(name: str, quick: bool = False) -> Recipe:
+    """The recipe `kgen.recipes.<name>` (with its --quick settings), ready to build: a two-stage
+    recipe's second stage gets an untrained stand-in of its first (cli.stand_in_first_stage)."""
+    import importlib
+    import tempfile
+
+    from kgen import cli, runs
+
+    module = importlib.import_module(f"kgen.recipes.{name}")
+    recipe = runs.resolve(module.RECIPE, {}, quick=quick)[0]
+    first = getattr(module, "AUTOENCODER", None)
+    if first is None:
+        return recipe
+    stand_in = cli.stand_in_first_stage(runs.resolve(first, {}, quick=quick)[0], Path(tempfile.mkdtemp()))
+    return config_lib.apply_overrides(recipe, {"model.autoencoder": str(stand_in)})
+
+
+def tiny_autoencoder_recipe(tmp_path: Path, **overrides) -> Recipe:
+    """Latent diffusion's first stage at 8 channels, 8x8 digits -> a 4x4x2 latent."""
+    from kgen.models.autoencoder import AutoencoderConfig
+    from kgen.networks.autoencoder import LatentCoder
+
+    recipe = Recipe(
+        name="tiny_autoencoder",
+        model=AutoencoderConfig(network=LatentCoder(channels=8, channel_mult=(1, 2), latent_channels=2, groups=4)),
+        data=Data(name="mnist_sample", limit=256, image_size=8, scale="symmetric"),
+        optimizer=Optimizer(learning_rate=1e-3),
+        train=Train(epochs=2, batch_size=32, mixed_precision="off", steps_per_epoch=3, log_every_steps=1, grid_rows=2,
+                    verbose=0, logdir=str(tmp_path / "logs"), export_dir=str(tmp_path / "saved_models")),
+    )
+    return config_lib.apply_overrides(recipe, overrides) if overrides else recipe
+
+
+def tiny_ldm_recipe(tmp_path: Path, **overrides) -> Recipe:
+    """tiny_ddpm's U-Net on an untrained tiny_autoencoder's 4x4x2 latents."""
+    from kgen import cli
+    from kgen.models.ldm import LDMConfig
+
+    stand_in = cli.stand_in_first_stage(tiny_autoencoder_recipe(tmp_path), tmp_path)
+    ddpm = tiny_ddpm_recipe(tmp_path)
+    fields = {f: getattr(ddpm.model, f) for f in ("network", "timesteps", "ema_decay", "sample_steps",
+                                                  "final_ancestral")}
+    recipe = dataclasses.replace(ddpm, name="tiny_ldm",
+                                 model=LDMConfig(**fields, autoencoder=str(stand_in), init_images=32))
+    return config_lib.apply_overrides(recipe, overrides) if overrides else recipe

@@ -13,8 +13,8 @@ from kgen import models, runs
 from kgen.models.base import FAMILIES
 from kgen.recipes import NAMES
 
-from conftest import (one_step, tiny_conditional_recipe, tiny_ddpm_recipe, tiny_flow_recipe, tiny_gan_recipe,
-                      tiny_hybrid_recipe, tiny_vae_recipe)
+from conftest import (buildable, one_step, tiny_autoencoder_recipe, tiny_conditional_recipe, tiny_ddpm_recipe,
+                      tiny_flow_recipe, tiny_gan_recipe, tiny_hybrid_recipe, tiny_ldm_recipe, tiny_vae_recipe)
 
 TINY = {
     "vae": lambda tmp: (tiny_vae_recipe(tmp), (28, 28, 1)),
@@ -26,6 +26,8 @@ TINY = {
     "cvae": lambda tmp: (tiny_conditional_recipe(tmp, "cvae"), (28, 28, 1)),
     "cddpm": lambda tmp: (tiny_conditional_recipe(tmp, "cddpm"), (8, 8, 1)),
     "flow": lambda tmp: (tiny_flow_recipe(tmp), (8, 8, 1)),
+    "autoencoder": lambda tmp: (tiny_autoencoder_recipe(tmp), (8, 8, 1)),
+    "ldm": lambda tmp: (tiny_ldm_recipe(tmp), (8, 8, 1)),
 }
 
 
@@ -48,8 +50,7 @@ def test_config_round_trip(tmp_path, family):
 
 
 def quick(name):
-    recipe = importlib.import_module(f"kgen.recipes.{name}").RECIPE
-    return runs.resolve(recipe, {}, quick=True)[0]
+    return buildable(name, quick=True)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -10,7 +10,7 @@ import pytest
 from kgen import runs
 from kgen.recipes import NAMES
 
-from conftest import run_python
+from conftest import buildable, run_python
 
 # The 200M-parameter MLP GAN's weights take 3 GB to build: in a process of its own, which gives
 # the memory back when it ends (this one would keep it for the rest of the suite).
@@ -30,7 +30,7 @@ def summary_of(name: str) -> tuple[dict, str]:
         return counts, out
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        counts = runs.summary(importlib.import_module(f"kgen.recipes.{name}").RECIPE)
+        counts = runs.summary(buildable(name))
     return counts, out.getvalue()
 
 DOCUMENTED = {
@@ -58,6 +58,8 @@ DOCUMENTED = {
     "mnist_cddpm": {"network": (6_469_889 + 11 * 4 * 64, 0)},
     # our CPU-sized face U-Net (see the recipe)
     "faces_ddpm": {"network": (1_525_411, 0)},
+    # our sizes (see the recipe); the first stage's networks frozen inside the second
+    "mnist_ldm": {"network": (3_993_476, 0), "encoder": (275_816, 275_816), "decoder": (328_897, 328_897)},
     # Glow's step at C channels and coupling width H: ActNorm 2C, the LU 1x1 convolution
     # 2C^2 + C, the coupling's Conv3x3(C/2 -> H), Conv1x1(H -> H), Conv3x3(H -> C) with biases;
     # 32 steps at C = 4 (28x28 squeezed) and 32 at C = 8 (after the split and the second squeeze)

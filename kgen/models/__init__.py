@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from kgen.config import ConfigError, Recipe
-from kgen.models import aae, avb, conditional, ddpm, flow, gan, vae  # noqa: F401  (each registers its family)
+from kgen.models import aae, autoencoder, avb, conditional, ddpm, flow, gan, ldm, vae  # noqa: F401  (each registers its family)
 
-__all__ = ["aae", "avb", "conditional", "ddpm", "flow", "gan", "vae", "build", "family_config", "FAMILIES"]
+__all__ = ["aae", "autoencoder", "avb", "conditional", "ddpm", "flow", "gan", "ldm", "vae", "build", "family_config", "FAMILIES"]
 from kgen.models.base import FAMILIES
 
 

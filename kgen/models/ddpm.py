@@ -84,6 +84,7 @@ class DDPM(GenerativeModel):
     """
 
     network_names = ("network",)
+    x0_range = 1.0  # the samplers clip their predicted x_0 to [-1, 1], the pixels' range
 
     def __init__(self, network, ema_network, schedule_kind="linear", timesteps=1000, ema_decay=0.999,
                  sample_steps=50, eta=0.0, seed=0, final_ancestral=True, min_snr_gamma=0.0, sampler="ddim",
@@ -100,8 +101,8 @@ class DDPM(GenerativeModel):
         if sampler != "ddim" and eta:
             raise ConfigError(f"model.eta={eta} is DDIM's; model.sampler={sampler} is deterministic: set eta to 0")
         # the few-step sampler (named ddim for history: DDIM or DPM-Solver++ by `sampler`)
-        self.ddim = DDIMSampler(self.schedule, sample_steps, eta) if sampler == "ddim" else DPMSolverPP(
-            self.schedule, sample_steps)
+        self.ddim = DDIMSampler(self.schedule, sample_steps, eta, self.x0_range) if sampler == "ddim" else DPMSolverPP(
+            self.schedule, sample_steps, self.x0_range)
         self.ancestral = DDPMSampler(self.schedule)
         self.image_shape = tuple(network.input_shape[0][1:])
         self.latent_shape = self.image_shape  # x_T
@@ -137,7 +138,8 @@ class DDPM(GenerativeModel):
         noise = self.noise if training else self.eval_noise
         u = global_uniform(b, (), noise)
         t = tf.minimum(tf.cast(u * self.timesteps, tf.int32), self.timesteps - 1)
-        eps = global_normal(b, self.image_shape, noise)
+        x0 = self.data_to_x0(x0)
+        eps = global_normal(b, self.latent_shape, noise)
         pred = network(self.net_inputs(self.schedule.add_noise(x0, t, eps), t, y, training), training=training)
         return self.loss_weight(t) * tf.reduce_mean(tf.square(eps - tf.cast(pred, tf.float32)), axis=[1, 2, 3])
 
@@ -171,7 +173,18 @@ class DDPM(GenerativeModel):
         for e, w in zip(self.ema_network.weights, self.network.weights):
             e.assign(w)
 
+    # The space the diffusion runs in: here the pixels in [-1, 1]; latent diffusion's
+    # autoencoder latents.
+    def data_to_x0(self, x):
+        """A batch of training data (images in [-1, 1]) -> x_0."""
+        return x
+
+    def to_x0(self, images):
+        """Images in [0, 1] -> x_0."""
+        return self.data_to_x0(tf.convert_to_tensor(images, tf.float32) * 2.0 - 1.0)
+
     def _to_unit(self, x):
+        """x_0 -> images in [0, 1]."""
         return tf.clip_by_value((x + 1.0) / 2.0, 0.0, 1.0)
 
     def generate(self, z, steps=None, seed=0, cond=None):
@@ -230,8 +243,9 @@ class DDPM(GenerativeModel):
         n = tf.shape(images)[0]
 
         def edited():
-            eps = tf.random.stateless_normal(tf.shape(images), seed=tf.stack([tf.cast(seed, tf.int32), 31337]))
-            x_t = self.schedule.add_noise(images * 2.0 - 1.0, tf.fill([n], t), eps)
+            x0 = self.to_x0(images)
+            eps = tf.random.stateless_normal(tf.shape(x0), seed=tf.stack([tf.cast(seed, tf.int32), 31337]))
+            x_t = self.schedule.add_noise(x0, tf.fill([n], t), eps)
             return self._to_unit(self.ddim.sample(self.eps_for(self.unconditional(n)), x_t, seed, steps, start_t=t))
 
         return tf.cond(strength > 0, edited, lambda: images)
@@ -274,7 +288,7 @@ class DDPM(GenerativeModel):
             "sample": (sample, n_seed),
             "sample_steps": (sample_steps, n_seed + [tf.TensorSpec([], tf.int32, "steps")]),
             "sample_ancestral": (sample_ancestral, n_seed),
-            "generate": (generate, [tf.TensorSpec([None, *self.image_shape], tf.float32, "z")]),
+            "generate": (generate, [tf.TensorSpec([None, *self.latent_shape], tf.float32, "z")]),
             # the applications: masks 1 where known; low-resolution images of any factor that
             # divides the model's size; edits at a strength in [0, 1]
             "inpaint": (inpaint, [self.image_spec(), self.image_spec("mask"), seed_spec]),

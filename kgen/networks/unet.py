@@ -26,13 +26,16 @@ class UNet:
     heads: int = num(1, 1)
 
 
-def _res_block(x, temb, out_ch, spec, name):
+def res_block(x, temb, out_ch, spec, name):
+    """GroupNorm-swish-conv twice with a skip; `temb` (None: none, as in the latent
+    autoencoder) is projected and added between the two convolutions."""
     L = keras.layers
     h = L.GroupNormalization(spec.groups, name=f"{name}_norm1")(x)
     h = L.Activation("swish")(h)
     h = L.Conv2D(out_ch, 3, padding="same", name=f"{name}_conv1")(h)
-    t = L.Dense(out_ch, name=f"{name}_time")(L.Activation("swish")(temb))
-    h = h + L.Reshape((1, 1, out_ch))(t)
+    if temb is not None:
+        t = L.Dense(out_ch, name=f"{name}_time")(L.Activation("swish")(temb))
+        h = h + L.Reshape((1, 1, out_ch))(t)
     h = L.GroupNormalization(spec.groups, name=f"{name}_norm2")(h)
     h = L.Activation("swish")(h)
     if spec.dropout:
@@ -89,21 +92,21 @@ def unet(spec: UNet, image_shape: tuple, name: str = "unet", num_classes: int = 
     skips = [h]
     for level, mult in enumerate(spec.channel_mult):
         for b in range(spec.num_res_blocks):
-            h = _res_block(h, temb, spec.channels * mult, spec, f"down{level}_{b}")
+            h = res_block(h, temb, spec.channels * mult, spec, f"down{level}_{b}")
             if level in spec.attention_levels:
                 h = _attention(h, spec, f"down{level}_{b}_attn")
             skips.append(h)
         if level < levels - 1:
             h = L.Conv2D(h.shape[-1], 3, strides=2, padding="same", name=f"down{level}_sample")(h)
             skips.append(h)
-    h = _res_block(h, temb, h.shape[-1], spec, "mid_0")
+    h = res_block(h, temb, h.shape[-1], spec, "mid_0")
     h = _attention(h, spec, "mid_attn")
-    h = _res_block(h, temb, h.shape[-1], spec, "mid_1")
+    h = res_block(h, temb, h.shape[-1], spec, "mid_1")
     for level in reversed(range(levels)):
         mult = spec.channel_mult[level]
         for b in range(spec.num_res_blocks + 1):
             h = L.Concatenate()([h, skips.pop()])
-            h = _res_block(h, temb, spec.channels * mult, spec, f"up{level}_{b}")
+            h = res_block(h, temb, spec.channels * mult, spec, f"up{level}_{b}")
             if level in spec.attention_levels:
                 h = _attention(h, spec, f"up{level}_{b}_attn")
         if level > 0:
@@ -112,5 +115,5 @@ def unet(spec: UNet, image_shape: tuple, name: str = "unet", num_classes: int = 
     h = L.Activation("swish")(L.GroupNormalization(spec.groups, name="out_norm")(h))
     out = L.Conv2D(image_shape[-1], 3, padding="same", dtype="float32", name="out_conv")(h)
     if pad_h or pad_w:
-        out = L.Cropping2D(((0, pad_h), (0, pad_w)))(out)
+        out = L.Cropping2D(((0, pad_h), (0, pad_w)), dtype="float32")(out)
     return keras.Model(inputs, out, name=name)

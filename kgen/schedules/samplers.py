@@ -31,8 +31,13 @@ def _noise(shape, seed, i):
 
 
 class _Sampler:
-    def __init__(self, schedule: NoiseSchedule):
-        self.schedule = schedule
+    def __init__(self, schedule: NoiseSchedule, clip: float | None = 1.0):
+        # the predicted x0 is clipped to [-clip, clip]: the data's range for pixels in [-1, 1];
+        # None for unbounded data (latent diffusion's latents, as diffusers' clip_sample=False)
+        self.schedule, self.clip = schedule, clip
+
+    def _clipped(self, x0):
+        return x0 if self.clip is None else tf.clip_by_value(x0, -self.clip, self.clip)
 
     def timesteps(self, steps):
         """Descending steps from T - 1 to 0 (evenly spaced, rounded): [steps] int32."""
@@ -126,7 +131,7 @@ class DDIMSampler(_Sampler):
         x_prev = sqrt(abar_prev) x0_hat + sqrt(1 - abar_prev - sigma^2) eps_theta + sigma z,
         sigma = eta sqrt((1 - abar_prev) / (1 - abar_t)) sqrt(1 - abar_t / abar_prev),
 
-    with x0_hat = (x_t - sqrt(1 - abar_t) eps_theta) / sqrt(abar_t) clipped to [-1, 1], and eps_theta
+    with x0_hat = (x_t - sqrt(1 - abar_t) eps_theta) / sqrt(abar_t) clipped to [-1, 1] (`clip`), and eps_theta
     then re-derived from the clipped x0_hat (as diffusers' DDIMScheduler does), so that the step
     points at the image it keeps: with the raw eps a guided prediction (1 + w) eps_c - w eps_u,
     large at w = 4, would push x_prev past the clipped image and saturate the digits (mnist_cddpm
@@ -134,8 +139,8 @@ class DDIMSampler(_Sampler):
     1 over all T steps is DDPM's ancestral sampler.
     """
 
-    def __init__(self, schedule: NoiseSchedule, steps: int = 50, eta: float = 0.0):
-        super().__init__(schedule)
+    def __init__(self, schedule: NoiseSchedule, steps: int = 50, eta: float = 0.0, clip: float | None = 1.0):
+        super().__init__(schedule, clip)
         self.steps, self.eta = steps, eta
 
     def default_steps(self):
@@ -143,7 +148,7 @@ class DDIMSampler(_Sampler):
 
     def step(self, x, eps, t, t_prev, z):
         abar, abar_prev = self._alphas(t, t_prev)
-        x0 = tf.clip_by_value((x - tf.sqrt(1.0 - abar) * eps) / tf.sqrt(abar), -1.0, 1.0)
+        x0 = self._clipped((x - tf.sqrt(1.0 - abar) * eps) / tf.sqrt(abar))
         eps = (x - tf.sqrt(abar) * x0) / tf.sqrt(1.0 - abar)
         sigma = self.eta * tf.sqrt((1.0 - abar_prev) / (1.0 - abar)) * tf.sqrt(1.0 - abar / abar_prev)
         direction = tf.sqrt(tf.maximum(1.0 - abar_prev - sigma**2, 0.0)) * eps
@@ -164,8 +169,8 @@ class DPMSolverPP(_Sampler):
     than DDIM's 50 (tests/test_ddpm.py). Deterministic; the same `sample(...)` API as DDIMSampler.
     """
 
-    def __init__(self, schedule: NoiseSchedule, steps: int = 10):
-        super().__init__(schedule)
+    def __init__(self, schedule: NoiseSchedule, steps: int = 10, clip: float | None = 1.0):
+        super().__init__(schedule, clip)
         self.steps = steps
 
     def default_steps(self):
@@ -190,7 +195,7 @@ class DPMSolverPP(_Sampler):
         x0_last, h_last = state
         abar, abar_prev = self._alphas(t, t_prev)
         alpha, sigma = tf.sqrt(abar), tf.sqrt(1.0 - abar)
-        x0 = tf.clip_by_value((x - sigma * eps) / alpha, -1.0, 1.0)
+        x0 = self._clipped((x - sigma * eps) / alpha)
 
         def update():
             alpha_p, sigma_p = tf.sqrt(abar_prev), tf.sqrt(1.0 - abar_prev)
