@@ -60,6 +60,7 @@ DOCUMENTED = {
     "faces_ddpm": {"network": (1_525_411, 0)},
     # our sizes (see the recipe); the first stage's networks frozen inside the second
     "mnist_ldm": {"network": (3_993_476, 0), "encoder": (275_816, 275_816), "decoder": (328_897, 328_897)},
+    "faces_ldm": {"network": (4_438_852, 0), "encoder": (276_392, 276_392), "decoder": (329_475, 329_475)},
     # Glow's step at C channels and coupling width H: ActNorm 2C, the LU 1x1 convolution
     # 2C^2 + C, the coupling's Conv3x3(C/2 -> H), Conv1x1(H -> H), Conv3x3(H -> C) with biases;
     # 32 steps at C = 4 (28x28 squeezed) and 32 at C = 8 (after the split and the second squeeze)
