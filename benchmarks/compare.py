@@ -168,14 +168,14 @@ def measure(name: str, impl: str, steps: int, warmup: int, batch: int, precision
     images = rng.integers(0, 256, size=(n, *shape), dtype=np.uint8)
     labels = np.zeros(n, np.int32)
     batches = lambda: data.index_batches(n, batch, 0, 0, 10_000, n // batch)  # noqa: E731
-    lookup = train.in_memory(images, labels, recipe.data.scale)
+    lookup = data.in_memory(images, labels, recipe.data.scale)
 
     def runner(impl, recipe=recipe):
         """run(k): k training steps of `impl` on a model of its own."""
         model = runs.build_model(recipe, shape)
         if impl == "kgen":
             strategy = tf.distribute.get_strategy()
-            it = iter(train.distributed_dataset(strategy, batches, lookup))
+            it = iter(data.distributed_dataset(strategy, batches, lookup))
             loop = train.Loop(model, strategy, jit)
             key = next(iter(model.trackers))
             return lambda k: float(loop.train_chunk(it, tf.constant(k, tf.int64))[key])

@@ -64,9 +64,9 @@ def main(argv):
         recipe.train.jit_compile = jit
         model = runs.build_model(recipe, tuple(bundle.test_images.shape[1:]))
         # the runner's own path: a distributed dataset and train.Loop's compiled chunk of steps
-        it = iter(train.distributed_dataset(
+        it = iter(data.distributed_dataset(
             strategy, lambda: data.index_batches(bundle.num_train, b, recipe.seed, 0, 1000, n_steps),
-            train.in_memory(bundle.train_images, bundle.train_labels, recipe.data.scale)))
+            data.in_memory(bundle.train_images, bundle.train_labels, recipe.data.scale)))
         loop = train.Loop(model, strategy, jit)
         loop.train_chunk(it, tf.constant(5, tf.int64))  # trace, warm up
         start = time.perf_counter()

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from kgen.errors import CheckpointError
@@ -22,9 +24,40 @@ def _atomic_write(path: Path, write) -> None:
     os.replace(tmp, path)  # atomic on POSIX and Windows
 
 
+def state_dict(model) -> dict:
+    """Everything a checkpoint must hold, by a name that does not depend on construction
+    order: weights and statistics under their network's attribute (`ema_network/...` apart
+    from `network/...` although both U-Nets name their layers alike), the model's own
+    variables (seed states, learned scales) under `model/`, and every optimizer's slots and
+    step counter under `optimizer.<role>/`.
+
+    The trackers' running means are left out: they restart every epoch, and reading a
+    sync-on-read mean would need every worker of a multi-worker run.
+    """
+    out, seen = {}, {id(v) for m in model.metrics for v in m.variables}
+
+    def add(prefix, variables):
+        for v in variables:
+            if id(v) not in seen:
+                seen.add(id(v))
+                # Keras numbers unnamed seed generators (dropout's) per process: number them
+                # by their order in the network instead
+                key = re.sub(r"seed_generator_\d+/", "seed_generator/", f"{prefix}/{getattr(v, 'path', None) or v.name}")
+                n = sum(1 for k in out if k == key or k.startswith(key + "#"))
+                out[key if n == 0 else f"{key}#{n}"] = v
+
+    for attr, layer in sorted(vars(model).items()):
+        if isinstance(layer, keras.layers.Layer) and not attr.startswith("_"):
+            add(attr, layer.variables)
+    add("model", model.variables)
+    for role, opt in model.optimizers().items():
+        add(f"optimizer.{role}", opt.variables)
+    return out
+
+
 class Checkpointer:
     """Keeps the newest `keep` checkpoints of a run in `directory` as ckpt-SSSSSSSS.npz (by global
-    step) + latest.json. Variables are stored and restored by name (the model's `state_dict`:
+    step) + latest.json. Variables are stored and restored by name (`state_dict`:
     `encoder/encoder/conv_0/kernel`, `optimizer.optimizer/adam/encoder_conv_0_kernel_momentum`),
     never by position."""
 
@@ -34,7 +67,7 @@ class Checkpointer:
 
     def save(self, model, epoch: int, step: int, **extra) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
-        state = model.state_dict()
+        state = state_dict(model)
         paths, variables = list(state), list(state.values())
         arrays = {f"v{i:05d}": np.asarray(v.numpy()) for i, v in enumerate(variables)}
         meta = {"epoch": epoch, "step": step, "paths": paths, **extra}
@@ -75,7 +108,7 @@ class Checkpointer:
                 saved = {p: f[f"v{i:05d}"] for i, p in enumerate(meta["paths"])}
         except Exception as e:  # noqa: BLE001
             raise CheckpointError(f"{path}: unreadable checkpoint ({type(e).__name__}: {e})") from e
-        variables = model.state_dict()
+        variables = state_dict(model)
         missing, extra = sorted(set(variables) - set(saved)), sorted(set(saved) - set(variables))
         if missing or extra:
             raise CheckpointError(

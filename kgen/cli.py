@@ -100,7 +100,7 @@ def train_first_stage(first: Recipe, overrides: dict[str, str], actions: Actions
     run_dir = run(recipe, resume_dir=resume_dir).run_dir
     if not (run_dir / runs.KERAS_FILE).exists():
         raise ConfigError("the first stage trained, but this process (a multi-worker run's non-chief) has no copy of "
-                          f"it: train the first stage alone, then give every worker --model.autoencoder=RUN")
+                          "it: train the first stage alone, then give every worker --model.autoencoder=RUN")
     return run_dir, True
 
 
@@ -134,6 +134,7 @@ def main(recipe: Recipe, argv: list[str] | None = None, first_stage: Recipe | No
                                               actions.quick)[0])
                 return 0
             else:
+                runs.resolve(recipe, overrides, actions.quick)  # the second stage's keys, checked before hours of the first
                 first_run, fresh = train_first_stage(first_stage, first_overrides, actions)
                 overrides["model.autoencoder"] = str(first_run)
                 if fresh or not has_run(runs.resolve(recipe, overrides)[0]):

@@ -40,39 +40,6 @@ class RunResult:
     stopped_by_budget: bool = False
 
 
-def distributed_dataset(strategy, make_index_batches, lookup):
-    """Each replica gets a contiguous slice of every global batch, in replica order.
-
-    `make_index_batches()` gives global batches of example indices (the caller keys them on the
-    epoch, so a resumed run sees the same order); `lookup(idx)` turns a slice into (images,
-    labels). Noise drawn for the global batch and sliced the same way (models.base) then makes a
-    step on N replicas compute what one device computes.
-    """
-
-    def dataset_fn(ctx: tf.distribute.InputContext):
-        per_pipeline = strategy.num_replicas_in_sync // ctx.num_input_pipelines
-        first = ctx.input_pipeline_id * per_pipeline
-
-        def slices(idx):
-            # ceil, so that a partial last (evaluation) batch leaves the last replicas short or empty
-            local = -(-tf.shape(idx)[0] // strategy.num_replicas_in_sync)
-            starts = (first + tf.range(per_pipeline)) * local
-            return tf.data.Dataset.from_tensor_slices(starts).map(lambda s: idx[s : s + local])
-
-        ds = make_index_batches()
-        if strategy.num_replicas_in_sync > 1:
-            ds = ds.flat_map(slices)
-        return ds.map(lookup, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-
-    return strategy.distribute_datasets_from_function(dataset_fn)
-
-
-def in_memory(images, labels, scale_mode: str):
-    """`lookup` for uint8 images held in memory: a batched gather, scaled to float only then."""
-    images, labels = tf.constant(images), tf.constant(labels, tf.int32)
-    return lambda idx: (data_lib.scale(tf.gather(images, idx), scale_mode), tf.gather(labels, idx))
-
-
 class Loop:
     """Compiled functions that run `n` training steps, or a whole evaluation pass, across the
     strategy's replicas, and return the trackers' global means."""
@@ -198,10 +165,10 @@ def run(recipe: Recipe, resume_dir: Path | None = None, callbacks=(), export_mod
     def test_batches():
         return tf.data.Dataset.range(len(bundle.test_images)).batch(t.batch_size).map(lambda i: tf.cast(i, tf.int32))
 
-    train_ds = distributed_dataset(strategy, train_batches,
-                                   in_memory(bundle.train_images, bundle.train_labels, recipe.data.scale))
-    test_ds = distributed_dataset(strategy, test_batches,
-                                  in_memory(bundle.test_images, bundle.test_labels, recipe.data.scale))
+    train_ds = data_lib.distributed_dataset(
+        strategy, train_batches, data_lib.in_memory(bundle.train_images, bundle.train_labels, recipe.data.scale))
+    test_ds = data_lib.distributed_dataset(
+        strategy, test_batches, data_lib.in_memory(bundle.test_images, bundle.test_labels, recipe.data.scale))
 
     loop = Loop(model, strategy, t.jit_compile)
     guard = NaNGuard(checkpoints)

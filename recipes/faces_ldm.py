@@ -26,7 +26,7 @@ channels with narrow networks; its SavedModel has the real recipe's signature ([
 import dataclasses
 
 from kgen.cli import main
-from kgen.config import Data, Optimizer, Recipe, Train
+from kgen.config import Optimizer, Recipe, Train
 from kgen.models.autoencoder import AutoencoderConfig
 from kgen.models.ldm import LDMConfig
 from kgen.networks.autoencoder import LatentCoder

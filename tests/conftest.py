@@ -1,10 +1,10 @@
 """Test set-up: two logical CPU devices (for the MirroredStrategy test) and tiny recipes."""
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
-import dataclasses
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -18,6 +18,7 @@ _cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 from kgen import config as config_lib  # noqa: E402
+from kgen import data as data_lib  # noqa: E402
 from kgen.config import Data, Optimizer, Recipe, Train  # noqa: E402
 from kgen.models.vae import VAEConfig  # noqa: E402
 from kgen.networks.conv import ConvNet, DeconvNet  # noqa: E402
@@ -205,8 +206,8 @@ def one_step(recipe, image_shape, batch, strategy, weights=None, jit_compile=Fal
         model.set_weights(weights)
     x, y = batch
     n = int(x.shape[0])
-    ds = train.distributed_dataset(strategy, lambda: tf.data.Dataset.from_tensors(tf.range(n)),
-                                   lambda idx: (tf.gather(x, idx), tf.gather(y, idx)))
+    ds = data_lib.distributed_dataset(strategy, lambda: tf.data.Dataset.from_tensors(tf.range(n)),
+                                      lambda idx: (tf.gather(x, idx), tf.gather(y, idx)))
     logs = train.Loop(model, strategy, jit_compile).train_chunk(iter(ds), tf.constant(1, tf.int64))
     return model, {k: float(v) for k, v in logs.items()}
 

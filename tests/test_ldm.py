@@ -95,6 +95,9 @@ def test_a_given_first_stage_is_used_and_options_for_another_refused(tmp_path, t
     assert "--autoencoder.train.epochs would not be used" in capsys.readouterr().err
     assert two_stage(tmp_path, f"--model.autoencoder={tmp_path / 'nowhere'}", first=[]) == 2
     assert "no model.keras there" in capsys.readouterr().err
+    # a wrong second-stage key is refused before the first stage trains
+    assert two_stage(tmp_path, "--model.no_such_key=1") == 2
+    assert "no_such_key" in capsys.readouterr().err and not run_dirs(tmp_path, "mnist_ldm_autoencoder")
 
 
 def test_latent_inpainting_keeps_the_known_pixels_and_pixel_methods_refuse(trained):

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from kgen import runs, train
-from kgen.checkpoint import Checkpointer
+from kgen.checkpoint import Checkpointer, state_dict
 from kgen.errors import CheckpointError, ConfigError, TrainingDiverged
 
 from conftest import tiny_vae_recipe
@@ -75,7 +75,7 @@ def test_checkpoint_round_trip_and_mismatch(finished_run, tmp_path):
     fresh = runs.build_model(recipe, (28, 28, 1))
     meta = ckpt.restore(fresh)
     assert meta["epoch"] == 2 and meta["step"] == 8
-    for a, b in zip(fresh.state_variables(), result.model.state_variables()):
+    for a, b in zip(state_dict(fresh).values(), state_dict(result.model).values()):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert int(fresh.optimizer.iterations.numpy()) == 8
     other = tiny_vae_recipe(tmp_path, **{"model.encoder.filters": "4,4"})

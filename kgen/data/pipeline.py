@@ -76,3 +76,36 @@ def test_dataset(bundle: DataBundle, cfg: Data, batch_size: int) -> tf.data.Data
     ds = tf.data.Dataset.from_tensor_slices((bundle.test_images, bundle.test_labels.astype(np.int32)))
     ds = ds.batch(batch_size)  # keep the last partial batch: evaluation covers every test image
     return ds.map(lambda x, y: (scale(x, cfg.scale), y)).prefetch(tf.data.AUTOTUNE)
+
+
+def distributed_dataset(strategy, make_index_batches, lookup):
+    """Each replica gets a contiguous slice of every global batch, in replica order.
+
+    `make_index_batches()` gives global batches of example indices (the caller keys them on the
+    epoch, so a resumed run sees the same order); `lookup(idx)` turns a slice into (images,
+    labels). Noise drawn for the global batch and sliced the same way (models.base) then makes a
+    step on N replicas compute what one device computes.
+    """
+
+    def dataset_fn(ctx: tf.distribute.InputContext):
+        per_pipeline = strategy.num_replicas_in_sync // ctx.num_input_pipelines
+        first = ctx.input_pipeline_id * per_pipeline
+
+        def slices(idx):
+            # ceil, so that a partial last (evaluation) batch leaves the last replicas short or empty
+            local = -(-tf.shape(idx)[0] // strategy.num_replicas_in_sync)
+            starts = (first + tf.range(per_pipeline)) * local
+            return tf.data.Dataset.from_tensor_slices(starts).map(lambda s: idx[s : s + local])
+
+        ds = make_index_batches()
+        if strategy.num_replicas_in_sync > 1:
+            ds = ds.flat_map(slices)
+        return ds.map(lookup, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+    return strategy.distribute_datasets_from_function(dataset_fn)
+
+
+def in_memory(images, labels, scale_mode: str):
+    """`lookup` for uint8 images held in memory: a batched gather, scaled to float only then."""
+    images, labels = tf.constant(images), tf.constant(labels, tf.int32)
+    return lambda idx: (scale(tf.gather(images, idx), scale_mode), tf.gather(labels, idx))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import keras
@@ -250,36 +249,3 @@ class GenerativeModel(keras.Model):
         config = {k: keras.saving.deserialize_keras_object(v) if isinstance(v, dict) and "class_name" in v else v
                   for k, v in config.items()}
         return cls(**config)
-
-    def state_dict(self) -> dict:
-        """Everything a checkpoint must hold, by a name that does not depend on construction
-        order: weights and statistics under their network's attribute (`ema_network/...` apart
-        from `network/...` although both U-Nets name their layers alike), the model's own
-        variables (seed states, learned scales) under `model/`, and every optimizer's slots and
-        step counter under `optimizer.<role>/`.
-
-        The trackers' running means are left out: they restart every epoch, and reading a
-        sync-on-read mean would need every worker of a multi-worker run.
-        """
-        out, seen = {}, {id(v) for m in self.metrics for v in m.variables}
-
-        def add(prefix, variables):
-            for v in variables:
-                if id(v) not in seen:
-                    seen.add(id(v))
-                    # Keras numbers unnamed seed generators (dropout's) per process: number them
-                    # by their order in the network instead
-                    key = re.sub(r"seed_generator_\d+/", "seed_generator/", f"{prefix}/{getattr(v, 'path', None) or v.name}")
-                    n = sum(1 for k in out if k == key or k.startswith(key + "#"))
-                    out[key if n == 0 else f"{key}#{n}"] = v
-
-        for attr, layer in sorted(vars(self).items()):
-            if isinstance(layer, keras.layers.Layer) and not attr.startswith("_"):
-                add(attr, layer.variables)
-        add("model", self.variables)
-        for role, opt in self.optimizers().items():
-            add(f"optimizer.{role}", opt.variables)
-        return out
-
-    def state_variables(self) -> list:
-        return list(self.state_dict().values())
