@@ -287,6 +287,8 @@ def _spread(values: list, digits: int = 3) -> str:
         return ""
     if len(values) == 1:
         return _f(values[0], digits)
+    if len(set(values)) == 1:  # a step budget: every seed the same count, shown whole
+        return f"{_f(values[0], digits)} ± 0"
     return f"{np.mean(values):.{digits}g} ± {np.std(values, ddof=1):.2g}"
 
 
