@@ -24,13 +24,16 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from kgen import args as args_lib
 from kgen import cli, losses, runs, train
+from kgen.config import ConfigError, num
 from kgen.data import bundle as data_lib
 from kgen.data import scale as scale_images
 from kgen.metrics import classifier
@@ -128,11 +131,23 @@ class Probe(keras.callbacks.Callback):
                 "d_label_accuracy": float(tf.reduce_mean(tf.cast(right > other, tf.float32)))}
 
 
+@dataclass
+class Options:
+    out: str = ""  # JSON file to write
+    per_class: int = num(20, 1)  # samples per class for the agreement
+
+
 def main(argv: list[str]) -> int:
-    name, rest = argv[0], argv[1:]
-    out = next((a.split("=", 1)[1] for a in rest if a.startswith("--out=")), "")
-    per_class = int(next((a.split("=", 1)[1] for a in rest if a.startswith("--per-class=")), 20))
-    rest = [a for a in rest if not a.startswith(("--out=", "--per-class="))]
+    positional, _ = args_lib.split(argv)
+    if len(positional) != 1 or argv[0] != positional[0]:
+        raise ConfigError(f"expected one recipe name before the options, got {positional}")
+    name = positional[0]
+    own = {f.name for f in fields(Options)}
+    # the probe's own options; every other argument is the recipe's command line
+    mine = [a for a in argv[1:] if set(args_lib.split([a])[1]) <= own and a.startswith("--")]
+    opts = args_lib.fill(Options(), args_lib.split(mine)[1])
+    out, per_class = opts.out, opts.per_class
+    rest = [a for a in argv[1:] if a not in mine]
     module = __import__(f"kgen.recipes.{name}", fromlist=["RECIPE"])
     actions, overrides = cli.split_actions(rest)
     recipe, _ = runs.resolve(module.RECIPE, overrides, actions.quick)
@@ -148,4 +163,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    try:
+        raise SystemExit(main(sys.argv[1:]))
+    except ConfigError as e:
+        print(f"conditional_probe: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
