@@ -14,6 +14,10 @@ import numpy as np
 
 from kgen.errors import CheckpointError
 
+# Beside the checkpoints, a finished run's model in Keras' own format (train.finish writes it,
+# keras.saving.load_model reads it; latent diffusion takes its first stage from it).
+KERAS_FILE = "model.keras"
+
 
 def _atomic_write(path: Path, write) -> None:
     tmp = path.with_name(path.name + ".tmp")

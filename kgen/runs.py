@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from kgen import config as config_lib
-from kgen.checkpoint import Checkpointer
+from kgen.checkpoint import KERAS_FILE, Checkpointer  # noqa: F401  (KERAS_FILE: a run's file, as SAVED_MODEL)
 from kgen.config import Recipe
 from kgen.errors import ConfigError
 
@@ -201,7 +201,6 @@ def compile_model(model, recipe: Recipe) -> None:
 
 
 SAVED_MODEL = "saved_model"  # each run's own export, inside the run directory
-KERAS_FILE = "model.keras"  # a finished run's model in Keras' format (train.finish)
 
 
 def saved_model_of(path: Path) -> tuple[Path, Path | None]:

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kgen.checkpoint import KERAS_FILE
 from kgen.config import num
 from kgen.errors import ConfigError
 from kgen.models.base import register
@@ -43,7 +44,6 @@ class LDMConfig(DDPMConfig):
 def load_autoencoder(path: str):
     """The trained first stage of a run directory (or its model.keras), uncompiled."""
     from kgen.models.autoencoder import Autoencoder
-    from kgen.runs import KERAS_FILE
 
     if not path:
         raise ConfigError("model.autoencoder is empty: latent diffusion needs a trained first stage. The recipe's "
