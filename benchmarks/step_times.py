@@ -9,7 +9,8 @@ TensorBoard scalar every 10 steps; the seconds per step are the median over thos
 intervals after the first (which holds the trace), so start-up and data loading do not count.
 `--budget` / (seconds per step) is the `--train.max_steps` that gives runs "the same compute"
 whatever else later shares the machine: a wall-clock budget is equal compute only on a quiet
-machine, a step count everywhere.
+machine, a step count everywhere. A two-stage recipe (mnist_ldm, faces_ldm) trains each stage for
+`--seconds` and records the first stage's time under `first_stage`.
 """
 
 from __future__ import annotations
@@ -40,27 +41,43 @@ class Options:
 
 
 def measure(name: str, opts: Options) -> dict:
+    """A two-stage recipe (latent diffusion) trains each stage for `--seconds`; its first stage's
+    timing goes under `first_stage`."""
+    import importlib
+
+    first = getattr(importlib.import_module(f"kgen.recipes.{name}"), "AUTOENCODER", None)
+    stages = {"": name} if first is None else {"autoencoder.": first.name, "": name}
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", f"kgen.recipes.{name}", f"--train.time_budget={opts.seconds:g}",
-               f"--train.log_every_steps={opts.every}", f"--train.logdir={tmp}", "--train.verbose=0",
-               f"--train.export_dir={tmp}/saved_models", *shlex.split(opts.args)]
+        cmd = [sys.executable, "-m", f"kgen.recipes.{name}", f"--train.logdir={tmp}", "--train.verbose=0",
+               f"--train.export_dir={tmp}/saved_models"]
+        for prefix in stages:
+            cmd += [f"--{prefix}train.time_budget={opts.seconds:g}", f"--{prefix}train.log_every_steps={opts.every}"]
+        cmd += shlex.split(opts.args)
         print("$ python " + " ".join(cmd[1:]), flush=True)
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         # the largest resident set of any child so far (KiB on Linux): the recipe's own peak
         # when it is the largest process this script has started
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        run_dir = next(Path(tmp, name).iterdir())
-        config = json.loads((run_dir / "config.json").read_text())
-        steps, _, wall = read_scalars(run_dir, _lr_tag(run_dir), wall_times=True)
+        timed = {prefix: timing(next(Path(tmp, run).iterdir()), opts) for prefix, run in stages.items()}
+    out = {**timed[""], "peak_rss_gib": round(peak / 2**20, 2) if peak > before else None,
+           "budget_seconds": opts.budget, "max_steps": int(round(opts.budget / timed[""]["seconds_per_step"])),
+           "command": "python " + " ".join(cmd[1:])}
+    if first is not None:
+        out["first_stage"] = timed["autoencoder."]
+        del out["max_steps"]  # kgen.results splits a two-stage budget (FIRST_STAGE_SHARE)
+    return out
+
+
+def timing(run_dir: Path, opts: Options) -> dict:
+    config = json.loads((run_dir / "config.json").read_text())
+    steps, _, wall = read_scalars(run_dir, _lr_tag(run_dir), wall_times=True)
     per_step = np.diff(wall[1:]) / np.diff(steps[1:])
     if len(per_step) < 3:
-        raise SystemExit(f"{name}: only {len(steps)} timestamps in {opts.seconds:g} s; raise --seconds")
-    sec = float(np.median(per_step))
-    return {"seconds_per_step": round(sec, 5), "spread_iqr": [round(float(q), 5) for q in np.percentile(per_step, [25, 75])],
-            "intervals": len(per_step), "mixed_precision": config["recipe"]["train"]["mixed_precision"],
-            "peak_rss_gib": round(peak / 2**20, 2) if peak > before else None,
-            "budget_seconds": opts.budget, "max_steps": int(round(opts.budget / sec)), "command": "python " + " ".join(cmd[1:])}
+        raise SystemExit(f"{run_dir}: only {len(steps)} timestamps in {opts.seconds:g} s; raise --seconds")
+    return {"seconds_per_step": round(float(np.median(per_step)), 5),
+            "spread_iqr": [round(float(q), 5) for q in np.percentile(per_step, [25, 75])],
+            "intervals": len(per_step), "mixed_precision": config["recipe"]["train"]["mixed_precision"]}
 
 
 def _lr_tag(run_dir: Path) -> str:

@@ -84,3 +84,29 @@ def test_a_budget_in_steps_from_quiet_step_times(tmp_path):
     with pytest.raises(results.ConfigError, match="--seeds=0,x"):
         results.seeds_of(results.Options(seeds="0,x"))
     assert results.main(["--recipes=celeba_gan,mnist_vae", "--data-path=x"]) == 2  # one table per domain
+
+
+def test_a_two_stage_recipe_splits_its_budget_between_the_stages(tmp_path):
+    """Latent diffusion trains its first stage on FIRST_STAGE_SHARE of the budget and its second on
+    the rest, each as the steps its own quiet step time buys (or as wall-clock budgets without
+    step times), and a step-times file without the first stage's time is refused up front."""
+    times = tmp_path / "step_times.json"
+    times.write_text(json.dumps({"faces_ldm": {"seconds_per_step": 0.5, "first_stage": {"seconds_per_step": 0.1}}}))
+    opts = results.Options(data_path="faces/train", budget=2700.0, step_times=str(times), recipes="faces_ldm")
+    cmd = results.train_command("faces_ldm", opts, tmp_path)
+    share = results.FIRST_STAGE_SHARE
+    assert f"--autoencoder.train.max_steps={round(share * 2700 / 0.1)}" in cmd
+    assert f"--train.max_steps={round((1 - share) * 2700 / 0.5)}" in cmd
+    assert f"--autoencoder.train.epochs={results.EPOCHS_OUT_OF_THE_WAY}" in cmd
+    wall = results.train_command("mnist_ldm", results.Options(data_path="m.npz", budget=400.0), tmp_path)
+    assert f"--autoencoder.train.time_budget={share * 400:g}" in wall and f"--train.time_budget={(1 - share) * 400:g}" in wall
+    times.write_text(json.dumps({"faces_ldm": {"seconds_per_step": 0.5}}))
+    with pytest.raises(results.ConfigError, match=r"no step time for faces_ldm \(both stages\)"):
+        results.max_steps("faces_ldm", opts, "autoencoder.")
+    # the split command parses: each stage's keys are valid for it
+    from kgen import cli, runs
+    from kgen.recipes import mnist_ldm
+
+    first, second = cli.split_stages(cli.split_actions([a for a in wall[3:]])[1])
+    assert runs.resolve(mnist_ldm.AUTOENCODER, first)[0].train.time_budget == share * 400
+    assert runs.resolve(mnist_ldm.RECIPE, second)[0].train.time_budget == (1 - share) * 400
