@@ -41,6 +41,7 @@ def trained(tmp_path_factory):
     return first, second
 
 
+@pytest.mark.slow  # trains both stages
 def test_one_command_trains_both_stages_and_exports_the_latent_space(trained):
     first, second = trained
     config = runs.read_config(second)
@@ -67,6 +68,7 @@ def test_one_command_trains_both_stages_and_exports_the_latent_space(trained):
     np.testing.assert_allclose(enc, want, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow  # trains both stages
 def test_resume_crosses_the_stage_boundary(tmp_path):
     assert two_stage(tmp_path) == 0
     [first], [second] = run_dirs(tmp_path, "mnist_ldm_autoencoder"), run_dirs(tmp_path, "mnist_ldm")
@@ -85,6 +87,7 @@ def test_resume_crosses_the_stage_boundary(tmp_path):
     assert runs.read_config(newer[-1])["recipe"]["model"]["autoencoder"] == str(first)
 
 
+@pytest.mark.slow  # trains both stages
 def test_a_given_first_stage_is_used_and_options_for_another_refused(tmp_path, trained, capsys):
     first, _ = trained
     assert two_stage(tmp_path, f"--model.autoencoder={first}", first=[]) == 0
@@ -100,6 +103,7 @@ def test_a_given_first_stage_is_used_and_options_for_another_refused(tmp_path, t
     assert "no_such_key" in capsys.readouterr().err and not run_dirs(tmp_path, "mnist_ldm_autoencoder")
 
 
+@pytest.mark.slow  # trains both stages
 def test_latent_inpainting_keeps_the_known_pixels_and_pixel_methods_refuse(trained):
     from kgen.errors import ConfigError
 

@@ -3,8 +3,12 @@
 import csv
 import re
 
+import pytest
+
 from kgen import report
 from kgen.study import run_study
+
+pytestmark = pytest.mark.slow  # trains a grid of runs
 
 
 def test_smallest_study_writes_tables_figures_and_report(tmp_path, monkeypatch):
