@@ -25,6 +25,7 @@ import tensorflow as tf
 from kgen import args
 from kgen.config import Data, num
 from kgen.data import images as image_files
+from kgen.data import to_unit
 from kgen.evaluate import evaluate_faces
 from kgen.metrics.faces import FaceMetric
 
@@ -87,7 +88,7 @@ def load(folder: str, size: int, limit: int = 0) -> np.ndarray:
     x, bad = image_files.decode_files(files, Data(name="image_folder", image_size=size, channels=3))
     if bad:
         print(f"skipped {len(bad)} unreadable: {bad[:3]}", file=sys.stderr)
-    return x.astype(np.float32) / 255.0
+    return to_unit(x)
 
 
 def main(argv: list[str]) -> int:

@@ -302,17 +302,37 @@ def _across_workers(strategy, value, op: str, dtype):
 
 def finish(recipe, model, bundle, run_dir, logger, checkpoints, history, step, stopped_by_budget, elapsed,
            export_model) -> RunResult:
-    """Figures, test-set metrics and the SavedModel, written by the chief after training."""
-    t = recipe.train
+    """What the chief writes after training, in order: figures, test-set metrics, exports, and
+    where each went."""
     images = np.asarray(data_lib.scale(bundle.test_images, recipe.data.scale))
-    written = {}
+    written = write_figures(model, images, bundle.test_labels, run_dir, logger, step)
+    write_final_metrics(model, images, bundle.test_labels, run_dir, logger, step)
+    written["checkpoint"] = checkpoints.latest()
+    if export_model:
+        written.update(write_exports(model, recipe, run_dir))
+    print(f"kgen: trained to step {step} in {elapsed:.1f} s")
+    print(f"  TensorBoard:       tensorboard --logdir {Path(recipe.train.logdir)}   (this run: {run_dir})")
+    for name, (path, *note) in ((k, v if isinstance(v, tuple) else (v,)) for k, v in written.items()):
+        print(f"  {name + ':':<19}{path}" + (f"   ({note[0]})" if note else ""))
+    return RunResult(run_dir, written.get("SavedModel", (None,))[0], history, model, step, stopped_by_budget)
+
+
+def write_figures(model, images, labels, run_dir: Path, logger, step: int) -> dict:
+    """The model's figures and the last sample grid, as PNGs and TensorBoard images: name -> path,
+    the sample grid first."""
+    written = {"sample grid": run_dir / "samples.png"}
     with logger.train_writer.as_default():
-        for name, picture in model.figures(images, bundle.test_labels).items():
+        for name, picture in model.figures(images, labels).items():
             figures.save_png(run_dir / f"{name}.png", picture)
             tf.summary.image(name, picture[None], step=step)
             written[name] = run_dir / f"{name}.png"
-        figures.save_png(run_dir / "samples.png", logger.sample_grid())
-    metrics = model.final_metrics(images, bundle.test_labels)
+        figures.save_png(written["sample grid"], logger.sample_grid())
+    return written
+
+
+def write_final_metrics(model, images, labels, run_dir: Path, logger, step: int) -> None:
+    """The model's test-set numbers into metrics.json and TensorBoard (`eval/`)."""
+    metrics = model.final_metrics(images, labels)
     if metrics:
         runs.merge_metrics(run_dir, metrics)
         with logger.train_writer.as_default():
@@ -322,24 +342,18 @@ def finish(recipe, model, bundle, run_dir, logger, checkpoints, history, step, s
         print("kgen: test-set metrics: " + ", ".join(
             f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float)) + f"  ({run_dir / 'metrics.json'})")
     logger.train_writer.flush()
-    export_dir = latest = None
-    if export_model:
-        # the run's own model (what kgen.evaluate RUN scores), then the recipe's latest export
-        export_dir = export(model, run_dir / runs.SAVED_MODEL)
-        runs.write_config(run_dir, recipe, saved_model=runs.SAVED_MODEL)
-        latest = publish_latest(export_dir, Path(t.export_dir) / recipe.name)
-        keras_file = save_keras(model, run_dir / runs.KERAS_FILE)
-    print(f"kgen: trained to step {step} in {elapsed:.1f} s")
-    print(f"  TensorBoard:       tensorboard --logdir {Path(t.logdir)}   (this run: {run_dir})")
-    print(f"  sample grid:       {run_dir / 'samples.png'}")
-    for name, p in written.items():
-        print(f"  {name + ':':<19}{p}")
-    print(f"  checkpoint:        {checkpoints.latest()}")
-    if export_dir:
-        print(f"  SavedModel:        {export_dir}   (tf.saved_model.load(...).sample(num_samples=16, seed=0))")
-        print(f"  latest export:     {latest}   (the newest run of {recipe.name})")
-        print(f"  Keras model:       {keras_file}   (keras.saving.load_model(...): to fine-tune or look inside)")
-    return RunResult(run_dir, export_dir, history, model, step, stopped_by_budget)
+
+
+def write_exports(model, recipe, run_dir: Path) -> dict:
+    """The run's own SavedModel (what kgen.evaluate RUN scores), the recipe's latest export, and
+    the Keras-format model: name -> (path, how to use it)."""
+    export_dir = export(model, run_dir / runs.SAVED_MODEL)
+    runs.write_config(run_dir, recipe, saved_model=runs.SAVED_MODEL)
+    latest = publish_latest(export_dir, Path(recipe.train.export_dir) / recipe.name)
+    return {"SavedModel": (export_dir, "tf.saved_model.load(...).sample(num_samples=16, seed=0)"),
+            "latest export": (latest, f"the newest run of {recipe.name}"),
+            "Keras model": (save_keras(model, run_dir / runs.KERAS_FILE),
+                            "keras.saving.load_model(...): to fine-tune or look inside")}
 
 
 def save_keras(model, path: Path) -> Path:

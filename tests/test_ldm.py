@@ -50,7 +50,7 @@ def test_one_command_trains_both_stages_and_exports_the_latent_space(trained):
     scale = json.loads((second / "metrics.json").read_text())["scale_factor"]
     ae = tf.saved_model.load(str(first / runs.SAVED_MODEL))
     bundle = data_lib.load(runs.read_recipe(second).data, 0)
-    z = ae.encode(tf.constant(bundle.train_images[:64] / 255.0, tf.float32)).numpy()
+    z = ae.encode(tf.constant(data_lib.to_unit(bundle.train_images[:64]))).numpy()
     assert z.shape == (64, 7, 7, 4)
     # float32 sums of 12,544 values: agreement to 1e-4 relative, far inside a wrong factor's
     assert scale * z.std() == pytest.approx(1.0, rel=1e-4)
