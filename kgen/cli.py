@@ -104,6 +104,34 @@ def train_first_stage(first: Recipe, overrides: dict[str, str], actions: Actions
     return run_dir, True
 
 
+def first_stage_done(recipe: Recipe, first_stage: Recipe, actions: Actions, overrides: dict[str, str]):
+    """A two-stage recipe's second-stage overrides, with `model.autoencoder` a finished first
+    stage: the user's, or one trained (or reused, or continued under --resume) now. None once
+    --summary has printed both stages."""
+    first_overrides, overrides = split_stages(overrides)
+    if "model.autoencoder" in overrides:
+        given = sorted(set(first_overrides) - set(split_stages(overrides)[0]))
+        if given:
+            raise ConfigError(f"--model.autoencoder gives a trained first stage, so --{FIRST_STAGE}"
+                              f"{given[0]} would not be used: drop one of them")
+        return overrides
+    first = runs.resolve(first_stage, first_overrides, actions.quick)[0]
+    if actions.summary:
+        print(f"First stage ({first.name}):")
+        runs.summary(first)
+        with tempfile.TemporaryDirectory() as tmp:
+            stand_in = stand_in_first_stage(first, Path(tmp))
+            print(f"Second stage ({recipe.name}), on the first stage's latents:")
+            runs.summary(runs.resolve(recipe, {**overrides, "model.autoencoder": str(stand_in)}, actions.quick)[0])
+        return None
+    runs.resolve(recipe, overrides, actions.quick)  # the second stage's keys, checked before hours of the first
+    first_run, fresh = train_first_stage(first_stage, first_overrides, actions)
+    overrides["model.autoencoder"] = str(first_run)
+    if fresh or not has_run(runs.resolve(recipe, overrides)[0]):
+        actions.resume = False  # a new first stage starts a new second stage
+    return overrides
+
+
 def main(recipe: Recipe, argv: list[str] | None = None, first_stage: Recipe | None = None) -> int:
     """`first_stage`: a recipe trained before `recipe` (latent diffusion's autoencoder), whose
     finished run becomes `--model.autoencoder`, unless the user gives one."""
@@ -117,28 +145,9 @@ def main(recipe: Recipe, argv: list[str] | None = None, first_stage: Recipe | No
                 print(args_lib.help_text(first_stage, f"First-stage keys, as --{FIRST_STAGE}<key>"))
             return 0
         if first_stage is not None:
-            first_overrides, overrides = split_stages(overrides)
-            if "model.autoencoder" in overrides:
-                given = sorted(set(first_overrides) - set(split_stages(overrides)[0]))
-                if given:
-                    raise ConfigError(f"--model.autoencoder gives a trained first stage, so --{FIRST_STAGE}"
-                                      f"{given[0]} would not be used: drop one of them")
-            elif actions.summary:
-                first = runs.resolve(first_stage, first_overrides, actions.quick)[0]
-                print(f"First stage ({first.name}):")
-                runs.summary(first)
-                with tempfile.TemporaryDirectory() as tmp:
-                    stand_in = stand_in_first_stage(first, Path(tmp))
-                    print(f"Second stage ({recipe.name}), on the first stage's latents:")
-                    runs.summary(runs.resolve(recipe, {**overrides, "model.autoencoder": str(stand_in)},
-                                              actions.quick)[0])
+            overrides = first_stage_done(recipe, first_stage, actions, overrides)
+            if overrides is None:
                 return 0
-            else:
-                runs.resolve(recipe, overrides, actions.quick)  # the second stage's keys, checked before hours of the first
-                first_run, fresh = train_first_stage(first_stage, first_overrides, actions)
-                overrides["model.autoencoder"] = str(first_run)
-                if fresh or not has_run(runs.resolve(recipe, overrides)[0]):
-                    actions.resume = False  # a new first stage starts a new second stage
         declared = recipe
         recipe, resume_dir = runs.resolve(recipe, overrides, actions.quick, actions.resume)
         if actions.summary:
