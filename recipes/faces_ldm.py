@@ -27,22 +27,20 @@ import dataclasses
 
 from kgen.cli import main
 from kgen.config import Optimizer, Recipe, Train
-from kgen.models.autoencoder import AutoencoderConfig
 from kgen.models.ldm import LDMConfig
-from kgen.networks.autoencoder import LatentCoder
 from kgen.networks.unet import UNet
 from kgen.recipes.faces_ddpm import RECIPE as FACES_DDPM
+from kgen.recipes.mnist_ldm import AUTOENCODER as MNIST_LDM_AUTOENCODER
 
 DATA = FACES_DDPM.data
 QUICK_DATA = {k: v for k, v in FACES_DDPM.quick.items() if k.startswith("data.")}
 
-AUTOENCODER = Recipe(
+# mnist_ldm's first stage (its networks, KL weight, L1 and Adam 1e-3) on faces, at batch 32
+AUTOENCODER = dataclasses.replace(
+    MNIST_LDM_AUTOENCODER,
     name="faces_ldm_autoencoder",
     source=__doc__,
-    model=AutoencoderConfig(network=LatentCoder(channels=32, channel_mult=(1, 2, 2), num_res_blocks=1,
-                                                latent_channels=4, groups=8)),
     data=DATA,
-    optimizer=Optimizer(name="adam", learning_rate=1e-3),
     train=Train(epochs=10, batch_size=32),
     quick={**QUICK_DATA, "model.network.channels": 8, "model.network.groups": 4, "train.epochs": 2},
 )
