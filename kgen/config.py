@@ -140,6 +140,11 @@ class Recipe:
     distribute_timeout: float = duration(600.0)
     # overrides applied by --quick, before the user's own
     quick: dict = field(default_factory=dict)
+    # overrides for the runs of the results tables and the optimizer study's budgeted cells
+    # (kgen.results, kgen.study), where the recipe's own settings do not fit a CPU budget;
+    # `budget_reason` says why, beside the table. Values as on the command line (`--key=value`).
+    budget: dict = field(default_factory=dict)
+    budget_reason: str = ""
     # the seed document and section the defaults come from, shown in TensorBoard and config.json
     source: str = ""
     # the seed's parameter counts: network name (or "model" for the total) -> count
@@ -147,7 +152,7 @@ class Recipe:
 
 
 # Recipe fields that are declarations, not overridable values
-NOT_KEYS = ("quick", "documented")
+NOT_KEYS = ("quick", "budget", "budget_reason", "documented")
 
 
 # ----------------------------------------------------------------------------------------------

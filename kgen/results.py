@@ -29,6 +29,7 @@ train.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -46,33 +47,6 @@ from kgen.errors import ConfigError, KgenError
 
 MNIST_RECIPES = ("mnist_vae", "mnist_dcgan", "mnist_ddpm", "mnist_aae", "mnist_avb")
 CONDITIONAL_RECIPES = ("mnist_cgan", "mnist_cvae", "mnist_cddpm")  # also in the table when asked for
-# Departures from a recipe's own settings in the table, each with its reason (shown beside the table).
-CHANGES: dict[str, tuple[dict[str, str], str]] = {
-    "mnist_vae": (
-        {"model.iwae_samples": "100", "model.eval_images": "200"},
-        "The recipe's likelihood evaluation (the IWAE bound with k = 1000 on 1,000 test images) decodes a million "
-        "images through 512-filter transposed convolutions, about 2 GFLOP each: hours on 2 CPU cores. Here k = 100 "
-        "on 200 test images; the bound is looser than with k = 1000 and its standard error over images is a few "
-        "nats.",
-    ),
-    "mnist_ddpm": (
-        {"model.network.channels": "16", "model.network.groups": "4", "model.network.channel_mult": "1,2",
-         "model.network.num_res_blocks": "1", "model.network.attention_levels": "1",
-         "optimizer.learning_rate": "2e-3", "model.ema_decay": "0.995", "train.batch_size": "32"},
-        "The recipe's 6.5M-parameter U-Net trains at about 21 images/s on 2 CPU cores (benchmarks/README.md): "
-        "20 minutes would be about 200 steps of 128 (noise), and drawing 10,000 samples through it with DDIM-50 "
-        "about two hours. This row uses a small U-Net (16 channels at 28 and 14 pixels, one residual "
-        "block per level, 176,849 parameters; the recipe's `--quick` U-Net until 2026-11-29, which now adds a 7x7 "
-        "level) with the `--quick` learning rate and EMA decay, at batch 32: several thousand steps in the budget. "
-        "T = 1000 and DDIM-50 sampling as in the recipe.",
-    ),
-}
-CHANGES["mnist_cvae"] = (CHANGES["mnist_vae"][0], "As mnist_vae, for the same reason: its likelihood evaluation "
-                         "is mnist_vae's with the label beside z.")
-CHANGES["mnist_cddpm"] = (
-    {**CHANGES["mnist_ddpm"][0], "model.sample_steps": "20"},
-    "As mnist_ddpm, for the same reason: its U-Net is mnist_ddpm's with a label embedding. Guidance doubles the "
-    "cost of every sampling step, so `sample` and `sample_class` use 20 DDIM steps, not 50.")
 _GUIDED_COST = (
     "Every guided DDIM step runs the U-Net twice (with and without the label): at 20 steps a sample costs 40 "
     "U-Net passes, about 10 samples/s on 2 CPU cores, so the five-weight sweep on 10,000 samples each would take "
@@ -107,10 +81,12 @@ EPOCHS_OUT_OF_THE_WAY = 100_000  # a budgeted run's epochs: the budget, not the 
 FIRST_STAGE_SHARE = 0.25
 
 
+def recipe_of(name: str):
+    return importlib.import_module(f"kgen.recipes.{name}").RECIPE
+
+
 def first_stage_of(name: str):
     """A two-stage recipe's first-stage recipe (its module's AUTOENCODER), else None."""
-    import importlib
-
     return getattr(importlib.import_module(f"kgen.recipes.{name}"), "AUTOENCODER", None)
 
 
@@ -183,7 +159,7 @@ def train_command(name: str, opts: Options, logdir: Path, seed: int = 0) -> list
         cmd.append(f"--data.test_path={opts.test_path}")
     if opts.train_limit:
         cmd.append(f"--data.limit={opts.train_limit}")
-    return cmd + [f"--{k}={v}" for k, v in CHANGES.get(name, ({}, ""))[0].items()]
+    return cmd + [f"--{k}={v}" for k, v in recipe_of(name).budget.items()]
 
 
 def evaluate_settings(name: str, opts: Options) -> dict[str, str]:
@@ -390,7 +366,8 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
         cells = [_spread([fn(e["metrics"], e.get("reached", {})) for e in entries],
                          4 if h in ("train s", "steps") or "nats" in h else 3) for h, fn in columns]
         lines.append(f"| `{name}` | {len(entries)} | " + " | ".join(cells) + " |")
-    for title, changes in (("Changes from the recipes' own settings:", CHANGES),
+    budgets = {n: (recipe_of(n).budget, recipe_of(n).budget_reason) for n in names if recipe_of(n).budget}
+    for title, changes in (("Changes from the recipes' own settings:", budgets),
                            ("Changes from `kgen.evaluate`'s settings above:", EVALUATE_CHANGES),
                            ("Changes from `kgen.augment`'s defaults:", AUGMENT_CHANGES)):
         changed = [n for n in names if n in changes]

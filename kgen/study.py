@@ -15,7 +15,7 @@ import numpy as np
 from dataclasses import dataclass
 
 from kgen import args as args_lib
-from kgen import report, results, runs, train
+from kgen import report, runs, train
 from kgen.config import duration, num
 from kgen.errors import ConfigError
 
@@ -31,7 +31,7 @@ def cell_recipe(model: str, optimizer: str, quick: bool, epochs: int, limit: int
     base = importlib.import_module(f"kgen.recipes.{MODELS[model]}").RECIPE
     overrides = {
         # at a wall-clock budget each cell trains as the results table's row does, stated changes included
-        **(results.CHANGES.get(MODELS[model], ({}, ""))[0] if budget else {}),
+        **(base.budget if budget else {}),
         "name": f"{model}_{optimizer}", "optimizer.name": optimizer, "optimizer.learning_rate": DEFAULT_LR[optimizer],
         "seed": seed, "train.logdir": str(study_dir), "train.export_dir": str(study_dir / "saved_models"),
         "train.verbose": 0,

@@ -40,6 +40,8 @@ RECIPE = Recipe(
     # float32: the seed's epochs and a likelihood in nats, which bfloat16 moves (see mnist_vae)
     train=Train(epochs=15, batch_size=32, mixed_precision="off", grid_rows=10),
     quick={**VAE.quick},
+    budget=VAE.budget,
+    budget_reason="As mnist_vae, for the same reason: its likelihood evaluation is mnist_vae's with the label beside z.",
 )
 
 if __name__ == "__main__":

@@ -75,6 +75,17 @@ RECIPE = Recipe(
         "train.epochs": 10,
         "train.batch_size": 32,
     },
+    # the results table's budgeted row (kgen.results) and the optimizer study's budgeted cells
+    budget={"model.network.channels": "16", "model.network.groups": "4", "model.network.channel_mult": "1,2",
+            "model.network.num_res_blocks": "1", "model.network.attention_levels": "1",
+            "optimizer.learning_rate": "2e-3", "model.ema_decay": "0.995", "train.batch_size": "32"},
+    budget_reason=(
+        "The recipe's 6.5M-parameter U-Net trains at about 21 images/s on 2 CPU cores (benchmarks/README.md): "
+        "20 minutes would be about 200 steps of 128 (noise), and drawing 10,000 samples through it with DDIM-50 "
+        "about two hours. This row uses a small U-Net (16 channels at 28 and 14 pixels, one residual "
+        "block per level, 176,849 parameters; the recipe's `--quick` U-Net until 2026-11-29, which now adds a 7x7 "
+        "level) with the `--quick` learning rate and EMA decay, at batch 32: several thousand steps in the budget. "
+        "T = 1000 and DDIM-50 sampling as in the recipe."),
 )
 
 if __name__ == "__main__":

@@ -91,21 +91,23 @@ def test_face_claims_use_the_face_metric():
 
 
 def test_results_rows_state_their_changes_and_pass_them_on():
+    import importlib
     from pathlib import Path
 
-    from kgen import results
+    from kgen import results, runs
+    from kgen.recipes import NAMES
+    from kgen.recipes.mnist_ddpm import RECIPE
 
     opts = results.Options(data_path="/data/mnist.npz", budget=600.0)
     cmd = results.train_command("mnist_ddpm", opts, Path("runs"))
     assert "--train.time_budget=600" in cmd and "--data.path=/data/mnist.npz" in cmd
-    for key, value in results.CHANGES["mnist_ddpm"][0].items():
+    for key, value in RECIPE.budget.items():
         assert f"--{key}={value}" in cmd
     assert not any(a.startswith("--model.") for a in results.train_command("mnist_dcgan", opts, Path("runs")))
     # every stated change comes with its reason, and names keys the recipe has
-    import importlib
-
-    from kgen import runs
-
-    for name, (overrides, reason) in results.CHANGES.items():
-        assert len(reason) > 40, name
-        runs.resolve(importlib.import_module(f"kgen.recipes.{name}").RECIPE, overrides)
+    changed = [n for n in NAMES if importlib.import_module(f"kgen.recipes.{n}").RECIPE.budget]
+    assert {"mnist_vae", "mnist_ddpm", "mnist_cvae", "mnist_cddpm"} <= set(changed)
+    for name in changed:
+        recipe = importlib.import_module(f"kgen.recipes.{name}").RECIPE
+        assert len(recipe.budget_reason) > 40, name
+        runs.resolve(recipe, recipe.budget)

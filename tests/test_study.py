@@ -58,12 +58,12 @@ def test_study_rejects_unknown_names(tmp_path):
 
 
 def test_budgeted_cells_train_for_the_same_time_with_the_results_tables_changes(tmp_path):
-    from kgen import results
+    from kgen.recipes.mnist_ddpm import RECIPE as MNIST_DDPM
     from kgen.study import cell_recipe
 
     ddpm = cell_recipe("ddpm", "sgd", False, 50, 0, tmp_path, 0, budget=300.0, data_path="/data/mnist.npz")
     assert ddpm.train.time_budget == 300.0 and ddpm.data.path == "/data/mnist.npz"
     assert ddpm.optimizer.name == "sgd" and ddpm.optimizer.learning_rate == 1e-2  # the cell's optimizer wins
-    assert ddpm.model.network.channels == int(results.CHANGES["mnist_ddpm"][0]["model.network.channels"])
+    assert ddpm.model.network.channels == int(MNIST_DDPM.budget["model.network.channels"])
     unbudgeted = cell_recipe("ddpm", "sgd", False, 50, 0, tmp_path, 0)
     assert unbudgeted.train.time_budget == 0 and unbudgeted.model.network.channels == 64
