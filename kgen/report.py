@@ -107,12 +107,31 @@ def _nan(v):
     return float("nan") if v is None else v
 
 
-def _fmt(v) -> str:
-    if v is None:
-        return "n/a"
-    if isinstance(v, float):
-        return "n/a" if np.isnan(v) else f"{v:.4g}"
-    return str(v)
+# ----------------------------------------------------------------------------------------------
+# Markdown: every table kgen writes (the study's, the results tables', the guidance sweep's)
+
+
+def cell(v, digits: int = 4, missing: str = "n/a") -> str:
+    if v is None or isinstance(v, float) and np.isnan(v):
+        return missing
+    return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
+
+
+def spread(values: list, digits: int = 3) -> str:
+    """One run's value as it is; several (one per training seed) as mean ± sd."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return ""
+    if len(values) == 1:
+        return cell(values[0], digits, "")
+    if len(set(values)) == 1:  # a step budget: every seed the same count, shown whole
+        return f"{cell(values[0], digits, '')} ± 0"
+    return f"{np.mean(values):.{digits}g} ± {np.std(values, ddof=1):.2g}"
+
+
+def markdown_table(header: list[str], body: list[list[str]]) -> list[str]:
+    return (["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            + ["| " + " | ".join(r) + " |" for r in body])
 
 
 def write_tables(rows: list[dict], out_dir: Path) -> tuple[Path, Path]:
@@ -121,8 +140,7 @@ def write_tables(rows: list[dict], out_dir: Path) -> tuple[Path, Path]:
         w = csv.DictWriter(f, fieldnames=[*COLUMNS, "run_dir"], extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(_fmt(r[c]) for c in COLUMNS) + " |" for r in rows]
+    lines = markdown_table(list(COLUMNS), [[cell(r[c]) for c in COLUMNS] for r in rows])
     md_path.write_text("\n".join(lines) + "\n")
     return csv_path, md_path
 
@@ -234,6 +252,22 @@ def claims(rows: list[dict], budget: str) -> list[str]:
     return out
 
 
+VERDICT_RULE = (
+    "A verdict is **supported** when the 95% interval of the difference excludes zero in the claim's direction, "
+    "**contradicted** when it excludes zero the other way, **inconclusive** otherwise. The interval is over the "
+    "training seeds (Welch) when each model has several runs, else over 10 paired parts of one run's samples "
+    "(sample noise only); where two models do not differ, a single comparison is called either way 5% of the "
+    "time (kgen/metrics/intervals.py, calibrated in tests/test_intervals.py).")
+
+
+def claims_section(rows: list[dict], budget: str, title: str, preface: tuple[str, ...] = ()) -> list[str]:
+    """The seeds' claims these rows can test, under `title`, with the rule that gives the verdicts."""
+    claimed = claims(rows, budget) or [
+        "- No claim can be tested on these runs (they need KID for the VAE, GAN and DDPM, or one model under "
+        "several optimizers, or the face VAE and GAN)."]
+    return [f"## {title}", "", *preface, VERDICT_RULE, "", *claimed]
+
+
 def augmentation_lines(rows: list[dict]) -> list[str]:
     """For each conditional model measured by `python -m kgen.augment`: CAS and whether adding
     its generated digits to the real ones helped a classifier, by how much, with the interval."""
@@ -281,10 +315,7 @@ def write_report(rows: list[dict], out_dir: Path, figures_list: list[Path] = (),
                     "differences much larger than the spread across optimizers count.")
     else:
         text.append("No run has sample metrics; run `python -m kgen.evaluate RUN_DIR` first.")
-    text += ["", "## What the seeds claim, tested", "", SEED_CLAIMS, ""]
-    text += claims(rows, budget_of(rows)) or ["- No claim can be tested on these runs (they need KID for the VAE, GAN "
-                                               "and DDPM, or one model under several optimizers)."]
-    text += [""]
+    text += ["", *claims_section(rows, budget_of(rows), "What the seeds claim, tested", (SEED_CLAIMS, "")), ""]
     augmented = augmentation_lines(rows)
     if augmented:
         text += ["## Generated digits as training data (seed 003)", "", *augmented, ""]

@@ -38,8 +38,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from kgen import args as args_lib
 from kgen import report, runs
 from kgen.config import duration, num
@@ -265,8 +263,15 @@ def load_state(out: Path) -> dict:
         return json.loads((out / "state.json").read_text())
     if not (out / "results.json").exists():
         return {}
+    recorded = json.loads((out / "results.json").read_text())
+    # a table written before the runs were recorded (a recipe -> one run's metrics, no commands
+    # or run directory) cannot be resumed from: its recipes train again
+    older = sorted(n for n, es in recorded.items() if not isinstance(es, list))
+    if older:
+        print(f"kgen.results: {out / 'results.json'} holds no run records for {', '.join(older)} (written by an "
+              "older kgen): they train again", flush=True)
     state = {f"{name}/seed{e['seed']}": {**e, "recipe": name, "done": True}
-             for name, entries in json.loads((out / "results.json").read_text()).items() for e in entries}
+             for name, entries in recorded.items() if name not in older for e in entries}
     print(f"kgen.results: {len(state)} finished run(s) from {out / 'results.json'}: "
           + ", ".join(sorted(state)), flush=True)
     return state
@@ -276,22 +281,6 @@ def save_state(out: Path, state: dict) -> None:
     tmp = out / "state.json.tmp"
     tmp.write_text(json.dumps(state, indent=2))
     os.replace(tmp, out / "state.json")
-
-
-def _f(v, digits=3):
-    return "" if v is None else (f"{v:.{digits}g}" if isinstance(v, float) else str(v))
-
-
-def _spread(values: list, digits: int = 3) -> str:
-    """One value as it is; several (one per seed) as mean ± sd."""
-    values = [v for v in values if v is not None]
-    if not values:
-        return ""
-    if len(values) == 1:
-        return _f(values[0], digits)
-    if len(set(values)) == 1:  # a step budget: every seed the same count, shown whole
-        return f"{_f(values[0], digits)} ± 0"
-    return f"{np.mean(values):.{digits}g} ± {np.std(values, ddof=1):.2g}"
 
 
 # the table's columns: (header, the value of one run's metrics and reached steps)
@@ -359,13 +348,12 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
         + ("" if faces else " Conditional accuracy (class-conditional recipes only): how often the classifier "
            "agrees with the class asked for."),
         "",
-        "| recipe | seeds | " + " | ".join(h for h, _ in columns) + " |",
-        "|---|---|" + "---|" * len(columns),
+        *report.markdown_table(["recipe", "seeds", *(h for h, _ in columns)], [
+            [f"`{name}`", str(len(entries)), *(report.spread([fn(e["metrics"], e.get("reached", {})) for e in entries],
+                                                             4 if h in ("train s", "steps") or "nats" in h else 3)
+                                               for h, fn in columns)]
+            for name, entries in done.items()]),
     ]
-    for name, entries in done.items():
-        cells = [_spread([fn(e["metrics"], e.get("reached", {})) for e in entries],
-                         4 if h in ("train s", "steps") or "nats" in h else 3) for h, fn in columns]
-        lines.append(f"| `{name}` | {len(entries)} | " + " | ".join(cells) + " |")
     budgets = {n: (recipe_of(n).budget, recipe_of(n).budget_reason) for n in names if recipe_of(n).budget}
     for title, changes in (("Changes from the recipes' own settings:", budgets),
                            ("Changes from `kgen.evaluate`'s settings above:", EVALUATE_CHANGES),
@@ -383,15 +371,8 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
     measured = sorted({e["seed"] for es in done.values() for e in es})
     budget = report.budget_of(rows) + f" ({budget_text(opts, names).split(' (')[0].replace('*', '')}), training seed" + (
         "s " if len(measured) > 1 else " ") + ", ".join(map(str, measured))
-    claimed = report.claims(rows, budget)
-    if claimed or any(n in MNIST_RECIPES or n in FACE_RECIPES for n in names):
-        lines += ["", "## The seeds' claims at this budget", "",
-                  "A verdict is **supported** when the 95% interval of the difference excludes zero in the claim's "
-                  "direction, **contradicted** when it excludes zero the other way, **inconclusive** otherwise. The "
-                  "interval is over the training seeds (Welch) when each model has several runs, else over 10 "
-                  "paired parts of one run's samples (sample noise only); where two models do not differ, a "
-                  "single comparison is called either way 5% of the time (kgen/metrics/intervals.py, calibrated "
-                  "in tests/test_intervals.py).", "", *(claimed or ["- (needs the rows above)"])]
+    if report.claims(rows, budget) or any(n in MNIST_RECIPES or n in FACE_RECIPES for n in names):
+        lines += ["", *report.claims_section(rows, budget, "The seeds' claims at this budget")]
     augmented = report.augmentation_lines(rows)
     augmented += [f"- `{n}`: not measured in this table; `python -m kgen.augment {es[0]['run_dir']} --data-path=...` "
                   "measures it." for n, es in done.items() if n in CONDITIONAL_RECIPES and "cas" not in es[0]["metrics"]]
@@ -401,11 +382,10 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
     for n in guided:
         m = done[n][0]["metrics"]
         ws = sorted({float(k.split("/")[1]) for k in m if k.startswith("guidance/")})
-        lines += ["", f"## `{n}`: classifier-free guidance", "",
-                  "| guidance w | conditional accuracy | class FID (mean) | class recall (mean) |", "|---|---|---|---|"]
-        lines += [f"| {w:g} | {_f(m[f'guidance/{w:g}/conditional_accuracy'])} "
-                  f"| {_f(m[f'guidance/{w:g}/fid_class_mean'])} | {_f(m[f'guidance/{w:g}/recall_class_mean'])} |"
-                  for w in ws]
+        lines += ["", f"## `{n}`: classifier-free guidance", "", *report.markdown_table(
+            ["guidance w", "conditional accuracy", "class FID (mean)", "class recall (mean)"],
+            [[f"{w:g}", *(report.cell(m[f"guidance/{w:g}/{k}"], 3, "") for k in
+                          ("conditional_accuracy", "fid_class_mean", "recall_class_mean"))] for w in ws])]
         lines += ["", f"![{n} guidance]({n}_guidance.png)"]
     lines += ["", f"## Sample grids (training seed {seeds[0]})", ""] + [f"![{n}]({n}.png)" for n in done]
     lines += ["", "## Commands", "", "    " + "python -m kgen.results " + " ".join(

@@ -110,3 +110,17 @@ def test_a_two_stage_recipe_splits_its_budget_between_the_stages(tmp_path):
     first, second = cli.split_stages(cli.split_actions([a for a in wall[3:]])[1])
     assert runs.resolve(mnist_ldm.AUTOENCODER, first)[0].train.time_budget == share * 400
     assert runs.resolve(mnist_ldm.RECIPE, second)[0].train.time_budget == (1 - share) * 400
+
+
+def test_an_older_results_json_without_run_records_trains_its_recipes_again(tmp_path, capsys):
+    import json
+
+    from kgen import results
+
+    # the pre-2026-12 layout: a recipe -> one run's metrics (docs/results/results.json is one)
+    (tmp_path / "results.json").write_text(json.dumps({
+        "mnist_vae": {"metrics": {"fid": 340.0}, "seconds": 1200.0},
+        "mnist_dcgan": [{"seed": 0, "metrics": {"fid": 30.0}, "run_dir": "r", "row": {}}]}))
+    state = results.load_state(tmp_path)
+    assert set(state) == {"mnist_dcgan/seed0"} and state["mnist_dcgan/seed0"]["done"]
+    assert "no run records for mnist_vae" in capsys.readouterr().out
