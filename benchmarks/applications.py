@@ -59,7 +59,7 @@ def load_model(run_dir: Path):
 
 
 def draw(model, sampler, steps: int, n: int, seed: int, batch: int = 250) -> np.ndarray:
-    fn = tf.function(lambda z, s: sampler.sample(model.eps_for(model.default_cond(tf.shape(z)[0])), z, s, steps))
+    fn = tf.function(lambda z, s: sampler.sample(model.eps_for(()), z, s, steps))
     out = [model._to_unit(fn(model.prior_noise(min(batch, n - i), seed * 1000 + i), tf.constant(seed * 1000 + i)))
            for i in range(0, n, batch)]
     return np.concatenate([o.numpy() for o in out])

@@ -99,7 +99,7 @@ class Probe(keras.callbacks.Callback):
         emb = weight(net, "label_embedding")
         neighbour = weight(net, "time_mlp2")  # the kernel of the layer the label joins
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(m.diffusion_loss(x, net, False, y))
+            loss = tf.reduce_mean(m.diffusion_loss(x, m.network_on(net, False, y), False))
         g_emb, g_nb = tape.gradient(loss, [emb, neighbour])
         g_emb = tf.convert_to_tensor(g_emb)
         return {"embed_rms": rms(emb[:-1]), "null_rms": rms(emb[-1]),
@@ -113,15 +113,15 @@ class Probe(keras.callbacks.Callback):
         emb, proj = weight(g, "label_embedding"), weight(d, "projection")
         z = m.prior_noise(x.shape[0], 1)
         with tf.GradientTape() as tape:
-            g_loss = losses.generator_loss(m.D(m.G(z, y, False), y, False))
+            g_loss = losses.generator_loss(m.D(m.G((z, y), False), False))
         g_emb, g_dense = tape.gradient(g_loss, [emb, weight(g, "dense")])
         with tf.GradientTape() as tape:
-            d_loss = losses.discriminator_loss(m.D(x, y, False), m.D(m.G(z, y, False), y, False))
+            d_loss = losses.discriminator_loss(m.D((x, y), False), m.D(m.G((z, y), False), False))
         (g_proj,) = tape.gradient(d_loss, [proj])
         phi = keras.Model(d.inputs, d.get_layer("out").input)([x, y])
         uncond = d.get_layer("out")(phi)
         projected = tf.reduce_sum(tf.gather(proj, y) * tf.cast(phi, tf.float32), -1)
-        right, other = m.D(x, y, False)[:, 0], m.D(x, wrong, False)[:, 0]
+        right, other = m.D((x, y), False)[:, 0], m.D((x, wrong), False)[:, 0]
         return {"embed_rms": rms(emb), "z_rms": rms(z),
                 "rel_grad_embed": rms(tf.convert_to_tensor(g_emb)) / rms(emb),
                 "rel_grad_dense": rms(g_dense) / rms(weight(g, "dense")),

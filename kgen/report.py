@@ -38,18 +38,29 @@ def neg_elbo(metrics: dict, bound: str = "neg_elbo"):
     return metrics.get(f"{bound}_cross_entropy_nats", metrics.get(f"{bound}_nats"))
 
 
+def read_events(directory: Path) -> dict[str, dict[int, tuple]]:
+    """Every tag of the TensorBoard event files in `directory` (a run's train/ or validation/):
+    tag -> {step: (value, the seconds since the epoch at which it was written)}; the value is a
+    float for a scalar, None for an image or a text."""
+    import tensorflow as tf
+
+    tags: dict = {}
+    for path in sorted(Path(directory).glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for v in event.summary.value:
+                if v.HasField("tensor"):
+                    array = tf.make_ndarray(v.tensor)
+                    value = float(array) if array.ndim == 0 and array.dtype.kind in "fiu" else None
+                else:
+                    value = v.simple_value
+                tags.setdefault(v.tag, {})[event.step] = (value, event.wall_time)
+    return tags
+
+
 def read_scalars(run_dir: Path, tag: str, wall_times: bool = False) -> tuple[np.ndarray, ...]:
     """(steps, values) of one scalar tag from a run's train/ TensorBoard events; with
     `wall_times`, (steps, values, the seconds since the epoch at which each was written)."""
-    import tensorflow as tf
-
-    points = {}
-    for path in sorted((Path(run_dir) / "train").glob("events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(str(path)):
-            for v in event.summary.value:
-                if v.tag == tag:
-                    value = float(tf.make_ndarray(v.tensor)) if v.HasField("tensor") else v.simple_value
-                    points[event.step] = (value, event.wall_time)
+    points = read_events(Path(run_dir) / "train").get(tag, {})
     steps = np.array(sorted(points))
     out = (steps, np.array([points[s][0] for s in steps]))
     return out + (np.array([points[s][1] for s in steps]),) if wall_times else out

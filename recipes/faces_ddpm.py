@@ -1,5 +1,5 @@
-"""Face DDPM: seed 002 (Lee et al., "A Comparative Study of Image Generation Models") names
-artificial face generation among the five uses of image generation and compares a DDPM with the
+"""Face DDPM: seed 002 (Lee et al., "A Comparative Study of Image Generation Models", slide
+"Introduction: What is image generation?") names artificial face generation among the five uses of image generation and compares a DDPM with the
 other families; this recipe is that DDPM on faces, so that the DDPM's applications (inpainting,
 denoising, super-resolution, editing: `python -m kgen.restore`) work on a face model too. Where the
 seed is silent we follow Ho et al. 2020 (T = 1000, the linear schedule, GroupNorm residual blocks,

@@ -1,5 +1,5 @@
-"""Face latent diffusion: seed 003's Stable Diffusion idea ("diffusing the latent space of a
-generative model", Rombach et al. 2022) on seed 004's faces, so that diffusion fits a CPU budget:
+"""Face latent diffusion: seed 003's Stable Diffusion idea (section "Recent developments":
+"diffusing the latent space of a generative model", Rombach et al. 2022) on seed 004's faces, so that diffusion fits a CPU budget:
 64x64 faces encoded to a 16x16x4 latent (12x fewer values than the 64x64x3 image), then
 faces_ddpm's diffusion (mnist_ddpm's schedule, T = 1000, EMA 0.999, DDIM-50; Min-SNR-5) on the
 latents scaled to unit variance. Both stages from this one command, as mnist_ldm.

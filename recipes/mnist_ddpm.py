@@ -1,5 +1,5 @@
-"""MNIST DDPM: seed 002 (Lee et al., "A Comparative Study of Image Generation Models"): forward
-and reverse processes, a U-Net noise predictor, the L_simple loss, MNIST, 50 epochs, Adam (the best
+"""MNIST DDPM: seed 002 (Lee et al., "A Comparative Study of Image Generation Models", slides
+"Diffusion model" and "Experiments"): forward and reverse processes, a U-Net noise predictor, the L_simple loss, MNIST, 50 epochs, Adam (the best
 of the four optimizers it compares). Where the seed is silent we follow Ho et al. 2020: T = 1000,
 the linear schedule 1e-4 to 0.02, a U-Net with GroupNorm residual blocks, self-attention at the
 lowest resolution and a sinusoidal time embedding, and an EMA of the weights.

@@ -1,4 +1,4 @@
-"""MNIST normalizing flow with an exact likelihood: seed 003 ("Recent developments": flow-based
+"""MNIST normalizing flow with an exact likelihood: seed 003 (section "Recent developments": flow-based
 models "use normalizing flow to transform simple random noise into complex data distributions",
 citing Kingma and Dhariwal 2018, Glow), on the multi-scale architecture of RealNVP (Dinh et al.
 2017). The one kgen family whose likelihood is exact, reported as bits/dim of the uniformly

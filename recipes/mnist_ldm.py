@@ -1,4 +1,4 @@
-"""MNIST latent diffusion: seed 003 ("Recent developments": Stable Diffusion, "diffusing the
+"""MNIST latent diffusion: seed 003 (section "Recent developments": Stable Diffusion, "diffusing the
 latent space of a generative model"), after Rombach et al. 2022: a first-stage autoencoder with a
 7x7x4 latent (a 4x smaller array than the 28x28 digit), then mnist_ddpm's diffusion (T = 1000,
 the linear schedule, EMA, DDIM) on its latents scaled to unit variance. Both stages train from

@@ -14,19 +14,20 @@ from kgen.checkpoint import Checkpointer, state_dict
 from kgen.errors import CheckpointError
 from kgen.report import read_scalars
 
-from conftest import ROOT, tiny_vae_recipe
+from helpers.processes import ROOT
+from helpers.recipes import tiny
 
 SCRIPT = textwrap.dedent('''
     import os, sys, keras
     sys.path.insert(0, "tests")
     from pathlib import Path
-    from conftest import tiny_vae_recipe
+    from helpers.recipes import tiny
     from kgen import checkpoint, runs, train
     tmp = Path(sys.argv[1]); mode = sys.argv[2]
     # 5 steps an epoch, a mid-epoch checkpoint every 3 steps, dropout so seed states matter
     def recipe_in(root):
         # step scalars every 2 steps: two writes after the mid-epoch resume at step 3 (4 and 5)
-        return tiny_vae_recipe(root, **{"train.steps_per_epoch": "5", "deterministic": "true", "train.epochs": "2",
+        return tiny("vae", root, **{"train.steps_per_epoch": "5", "deterministic": "true", "train.epochs": "2",
                                         "train.checkpoint_every_steps": "3", "model.encoder.dropout": "0.2",
                                         "train.log_every_steps": "2"})
     recipe = recipe_in(tmp)
@@ -113,12 +114,12 @@ def test_a_crash_during_the_write_keeps_the_previous_checkpoint(tmp_path):
     assert names == ["ckpt-00000003.npz"]
     ckpt = Checkpointer(run_dir / "checkpoints")
     assert ckpt.latest().name == "ckpt-00000003.npz"
-    recipe = tiny_vae_recipe(tmp_path, **{"model.encoder.dropout": "0.2"})
+    recipe = tiny("vae", tmp_path, **{"model.encoder.dropout": "0.2"})
     assert ckpt.restore(runs.build_model(recipe, (28, 28, 1)))["step"] == 3
 
 
 def test_restore_matches_by_name_not_position(tmp_path):
-    recipe = tiny_vae_recipe(tmp_path)
+    recipe = tiny("vae", tmp_path)
     model = runs.build_model(recipe, (28, 28, 1))
     ckpt = Checkpointer(tmp_path / "ckpt")
     path = ckpt.save(model, 0, 0)
@@ -146,7 +147,7 @@ def test_restore_matches_by_name_not_position(tmp_path):
 
 
 def test_state_names_do_not_depend_on_what_was_built_before(tmp_path):
-    recipe = tiny_vae_recipe(tmp_path, **{"model.encoder.dropout": "0.2"})
+    recipe = tiny("vae", tmp_path, **{"model.encoder.dropout": "0.2"})
     first = list(state_dict(runs.build_model(recipe, (28, 28, 1))))
     runs.build_model(recipe, (28, 28, 1))  # advances Keras' global name counters
     assert list(state_dict(runs.build_model(recipe, (28, 28, 1)))) == first
@@ -154,7 +155,7 @@ def test_state_names_do_not_depend_on_what_was_built_before(tmp_path):
 
 def test_time_budget_ends_at_a_step_and_finishes_like_a_normal_run(tmp_path):
     # a budget below one step's time: training stops after the first step (which times the rate)
-    recipe = tiny_vae_recipe(tmp_path, **{"train.steps_per_epoch": "4", "train.time_budget": "0.001s"})
+    recipe = tiny("vae", tmp_path, **{"train.steps_per_epoch": "4", "train.time_budget": "0.001s"})
     result = train.run(recipe)
     assert result.stopped_by_budget and result.steps == 1
     reached = json.loads((result.run_dir / "config.json").read_text())["reached"]

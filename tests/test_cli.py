@@ -3,7 +3,7 @@
 from kgen import cli
 from kgen.recipes import mnist_vae
 
-from conftest import run_python
+from helpers.processes import run_python
 
 
 # In this process, through cli.main (what `python -m kgen.recipes.<name>` calls): the results

@@ -11,13 +11,15 @@ from kgen import augment, runs, train
 from kgen.data.mnist import load_mnist
 from kgen.errors import ConfigError
 
-from conftest import mirrored_matches_single, plain_tf_each, tiny_conditional_recipe
+from helpers.processes import plain_tf_each
+from helpers.recipes import tiny
+from helpers.steps import mirrored_matches_single
 
 SHAPES = {"cgan": (28, 28, 1), "cvae": (28, 28, 1), "cddpm": (8, 8, 1)}
 
 
 def model_of(tmp_path, family, **overrides):
-    return runs.build_model(tiny_conditional_recipe(tmp_path, family, **overrides), SHAPES[family])
+    return runs.build_model(tiny(family, tmp_path, **overrides), SHAPES[family])
 
 
 @pytest.mark.parametrize("family", sorted(SHAPES))
@@ -71,11 +73,11 @@ def test_guidance_is_the_classifier_free_formula(tmp_path):
 def test_label_dropout_rate(tmp_path):
     model = model_of(tmp_path, "cddpm", **{"model.p_uncond": "0.3"})
     y = tf.zeros(4000, tf.int32)
-    _, _, dropped = model.net_inputs(tf.zeros((4000, 8, 8, 1)), tf.zeros(4000, tf.int32), y, training=True)
+    dropped = model.dropped(y, training=True)
     share = float(np.mean(dropped.numpy() == 10))
     # Binomial(4,000, 0.3) / 4,000: deviation 0.0072; 5 deviations either side
     assert abs(share - 0.3) < 0.036
-    _, _, kept = model.net_inputs(tf.zeros((4000, 8, 8, 1)), tf.zeros(4000, tf.int32), y, training=False)
+    kept = model.dropped(y, training=False)
     assert np.all(kept.numpy() == 0)  # evaluation keeps the labels
 
 
@@ -84,7 +86,7 @@ def test_mirrored_step_equals_single_device(tmp_path, family, overrides, mirrore
     shape = SHAPES[family]
     x = tf.random.stateless_uniform((16, *shape), seed=(4, 2), minval=-1.0, maxval=1.0)
     y = tf.constant(np.arange(16) % 10, tf.int32)
-    mirrored_matches_single(tiny_conditional_recipe(tmp_path, family, **overrides), shape, (x, y), mirrored)
+    mirrored_matches_single(tiny(family, tmp_path, **overrides), shape, (x, y), mirrored)
 
 
 def test_the_auxiliary_classifier_adds_its_cross_entropy_on_real_and_asked_for_classes(tmp_path):
@@ -96,17 +98,17 @@ def test_the_auxiliary_classifier_adds_its_cross_entropy_on_real_and_asked_for_c
     real = tf.random.stateless_uniform((8, 28, 28, 1), seed=(1, 3), minval=-1.0, maxval=1.0)
     fake = tf.random.stateless_uniform((8, 28, 28, 1), seed=(2, 3), minval=-1.0, maxval=1.0)
     y = tf.constant([0, 1, 2, 3, 4, 5, 6, 9])
-    (real_logits, real_classes), (fake_logits, fake_classes) = (model.D_and_classes(v, y, True) for v in (real, fake))
+    (real_logits, real_classes), (fake_logits, fake_classes) = (model.D_and_classes((v, y), True) for v in (real, fake))
 
     def ce(logits):
         return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits).numpy()
 
     from kgen import losses
 
-    d, _, _ = model.d_loss(real, fake, y)
+    d, _, _ = model.d_loss((real, y), (fake, y))
     want = losses.discriminator_loss(real_logits, fake_logits).numpy() + 0.5 * ce(real_classes)
     np.testing.assert_allclose(d.numpy(), want, rtol=1e-5)
-    g = model.g_loss(fake, y)
+    g = model.g_loss((fake, y))
     np.testing.assert_allclose(g.numpy(), losses.generator_loss(fake_logits).numpy() + 0.5 * ce(fake_classes), rtol=1e-5)
     assert {"class_acc_real", "class_acc_fake"} <= set(model.trackers)
 
@@ -123,14 +125,14 @@ def test_unlabelled_data_is_refused_with_the_fix(tmp_path, monkeypatch):
 
     monkeypatch.setattr(train.data_lib, "load", unlabelled)
     with pytest.raises(ConfigError, match="class-conditional with 10 classes.*-1: unlabelled"):
-        train.run(tiny_conditional_recipe(tmp_path, "cgan"), export_model=False)
+        train.run(tiny("cgan", tmp_path), export_model=False)
 
 
 def test_runs_export_sample_class_for_plain_tensorflow(tmp_path):
     """All three families, their SavedModels checked in one plain-TensorFlow interpreter."""
     checks = []
     for family in ("cgan", "cvae", "cddpm"):
-        recipe = tiny_conditional_recipe(tmp_path / family, family, **{"train.epochs": "1", "train.steps_per_epoch": "2"})
+        recipe = tiny(family, tmp_path / family, **{"train.epochs": "1", "train.steps_per_epoch": "2"})
         result = train.run(recipe)
         assert (result.run_dir / "class_grid.png").stat().st_size > 100, family
         extra = ", guidance=tf.constant(2.0)" if family == "cddpm" else ""
@@ -231,9 +233,9 @@ def test_added_data_leaves_the_real_digits_exposure_unchanged():
 
 
 def test_augment_refuses_an_unconditional_model(tmp_path):
-    from conftest import tiny_gan_recipe
+    from helpers.recipes import tiny
 
-    result = train.run(tiny_gan_recipe(tmp_path, **{"train.epochs": "1", "train.steps_per_epoch": "1"}))
+    result = train.run(tiny("gan", tmp_path, **{"train.epochs": "1", "train.steps_per_epoch": "1"}))
     with pytest.raises(ConfigError, match="no sample_class endpoint.*mnist_cgan"):
         augment.saved_model_sampler(result.export_dir, None)
 
@@ -260,7 +262,7 @@ def test_a_trained_model_draws_the_class_it_is_asked_for(tmp_path):
     CVAE trained 256 steps on 2,048 digits (20 s), 20 noise vectors x 10 labels."""
     from kgen.metrics import classifier
 
-    recipe = tiny_conditional_recipe(tmp_path, "cvae", **{
+    recipe = tiny("cvae", tmp_path, **{
         "data.limit": "2048", "train.epochs": "4", "model.latent_dim": "8", "model.eval_images": "0",
         "model.encoder.filters": "16,16", "model.decoder.filters": "16,16", "optimizer.learning_rate": "3e-3"})
     model = train.run(recipe, export_model=False).model

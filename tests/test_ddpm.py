@@ -8,7 +8,9 @@ from kgen.errors import ConfigError
 from kgen.schedules import DDIMSampler, DDPMSampler, DPMSolverPP, NoiseSchedule
 from kgen.schedules.noise import cosine_betas
 
-from conftest import mirrored_matches_single, plain_tf, runs_build, tiny_ddpm_recipe
+from helpers.processes import plain_tf
+from helpers.recipes import tiny
+from helpers.steps import mirrored_matches_single, runs_build
 
 
 def test_linear_schedule_closed_forms():
@@ -104,7 +106,7 @@ def digits(n=32):
 
 
 def test_training_lowers_the_loss_and_ema_follows(tmp_path):
-    model = runs_build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
+    model = runs_build(tiny("ddpm", tmp_path), (8, 8, 1))
     x0 = digits()
     before = fixed_loss(model, x0)
     w0 = [w.numpy().copy() for w in model.network.weights]
@@ -120,7 +122,7 @@ def test_training_lowers_the_loss_and_ema_follows(tmp_path):
 
 
 def test_samplers_shapes_and_ddim_determinism(tmp_path):
-    model = runs_build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
+    model = runs_build(tiny("ddpm", tmp_path), (8, 8, 1))
     z = tf.random.stateless_normal([3, 8, 8, 1], seed=[1, 1])
     a = model.generate(z, steps=5, seed=0).numpy()
     b = model.generate(z, steps=5, seed=123).numpy()  # eta = 0: the seed only draws x_T
@@ -137,7 +139,7 @@ def test_samplers_shapes_and_ddim_determinism(tmp_path):
 
 
 def test_inpainting_keeps_known_pixels_exactly(tmp_path):
-    model = runs_build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
+    model = runs_build(tiny("ddpm", tmp_path), (8, 8, 1))
     x = (digits(4) + 1.0) / 2.0
     mask = np.zeros((4, 8, 8, 1), np.float32)
     mask[:, :4] = 1.0
@@ -147,7 +149,7 @@ def test_inpainting_keeps_known_pixels_exactly(tmp_path):
 
 
 def test_denoise_starts_at_the_matching_step(tmp_path):
-    model = runs_build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
+    model = runs_build(tiny("ddpm", tmp_path), (8, 8, 1))
     t = model.schedule.noise_level_to_t(0.4)
     abar = model.schedule.np["alphas_cumprod"]
     assert abs(np.sqrt((1 - abar[t]) / abar[t]) - 0.4) < abs(np.sqrt((1 - abar[t + 1]) / abar[t + 1]) - 0.4) + 1e-9
@@ -170,7 +172,7 @@ def test_denoise_starts_at_the_matching_step(tmp_path):
 def test_mirrored_ddpm_step_equals_single_device(tmp_path, mirrored):
     # the weights include the EMA network's (updated once across replicas by merge_call)
     x0 = digits(16)
-    mirrored_matches_single(tiny_ddpm_recipe(tmp_path), (8, 8, 1), (x0, tf.zeros(16, tf.int32)), mirrored)
+    mirrored_matches_single(tiny("ddpm", tmp_path), (8, 8, 1), (x0, tf.zeros(16, tf.int32)), mirrored)
 
 
 def test_run_export_round_trip_and_restore_from_the_run(tmp_path, capsys):
@@ -180,7 +182,7 @@ def test_run_export_round_trip_and_restore_from_the_run(tmp_path, capsys):
 
     assert restore.main([str(tmp_path / "logs" / "tiny_ddpm" / "none"), "--mode=inpaint"]) == 2  # no run there
     assert "neither a run directory" in capsys.readouterr().err
-    result = train.run(tiny_ddpm_recipe(tmp_path))
+    result = train.run(tiny("ddpm", tmp_path))
     assert (result.run_dir / "inpainting.png").exists() and (result.run_dir / "samples" / "epoch_0002.png").exists()
     body = (
         "a = m.sample(num_samples=tf.constant(3), seed=tf.constant(5)).numpy()\n"
@@ -270,7 +272,7 @@ def test_linear_schedule_ends_near_pure_noise_for_any_T(T):
 def test_min_snr_weights_follow_the_schedule(tmp_path):
     """Hang et al.'s eq. 7 for an eps-predictor, from the schedule's own abar: 1 wherever
     SNR <= gamma, gamma / SNR (< 1) at the low-noise steps; the setting reaches the saved config."""
-    model = runs_build(tiny_ddpm_recipe(tmp_path, **{"model.min_snr_gamma": 5.0}), (8, 8, 1))
+    model = runs_build(tiny("ddpm", tmp_path, **{"model.min_snr_gamma": 5.0}), (8, 8, 1))
     abar = np.cumprod(1.0 - np.linspace(1e-4 * 20, 0.02 * 20, 50))  # T = 50: both ends scaled by 1000/T
     snr = abar / (1.0 - abar)
     t = tf.range(50)
@@ -279,20 +281,20 @@ def test_min_snr_weights_follow_the_schedule(tmp_path):
     np.testing.assert_allclose(model.loss_weight(t).numpy(), np.minimum(snr, 5.0) / snr, rtol=1e-4)
     assert model.loss_weight(t).numpy()[0] < 0.5 and model.loss_weight(t).numpy()[-1] == 1.0
     assert model.get_config()["min_snr_gamma"] == 5.0
-    plain = runs_build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
+    plain = runs_build(tiny("ddpm", tmp_path), (8, 8, 1))
     np.testing.assert_array_equal(plain.loss_weight(t).numpy(), np.ones(50, np.float32))
 
 
 def test_dpm_solver_is_the_models_sampler_when_asked_for(tmp_path):
     """`--model.sampler=dpm++2m`: the grids, `sample` and inpainting use DPM-Solver++(2M); DDIM's
     eta is refused beside it (it would be ignored)."""
-    model = runs_build(tiny_ddpm_recipe(tmp_path, **{"model.sampler": "dpm++2m", "model.sample_steps": "4"}), (8, 8, 1))
+    model = runs_build(tiny("ddpm", tmp_path, **{"model.sampler": "dpm++2m", "model.sample_steps": "4"}), (8, 8, 1))
     assert isinstance(model.ddim, DPMSolverPP) and model.get_config()["sampler"] == "dpm++2m"
     a, b = model.sample(3, 5).numpy(), model.sample(3, 5).numpy()
     np.testing.assert_array_equal(a, b)  # deterministic given the seed
     assert a.shape == (3, 8, 8, 1) and 0 <= a.min() and a.max() <= 1
     with pytest.raises(ConfigError, match="eta=0.5 is DDIM's; model.sampler=dpm\\+\\+2m is deterministic"):
-        runs_build(tiny_ddpm_recipe(tmp_path, **{"model.sampler": "dpm++2m", "model.eta": "0.5"}), (8, 8, 1))
+        runs_build(tiny("ddpm", tmp_path, **{"model.sampler": "dpm++2m", "model.eta": "0.5"}), (8, 8, 1))
 
 
 def test_ilvr_keeps_the_low_pass_content_of_the_reference():
@@ -311,7 +313,7 @@ def test_ilvr_keeps_the_low_pass_content_of_the_reference():
 
 
 def test_sdedit_returns_the_input_at_strength_zero_and_denoises_from_its_step(tmp_path):
-    model = runs_build(tiny_ddpm_recipe(tmp_path), (8, 8, 1))
+    model = runs_build(tiny("ddpm", tmp_path), (8, 8, 1))
     x = tf.constant(np.linspace(0.1, 0.9, 64, dtype=np.float32).reshape(1, 8, 8, 1))
     np.testing.assert_array_equal(model.edit(x, 0.0, seed=3).numpy(), x.numpy())
     # with the optimal predictor for data that is one image x*, any strength returns x*

@@ -3,24 +3,25 @@ on one device."""
 
 import tensorflow as tf
 
-from conftest import mirrored_matches_single, tiny_vae_recipe
+from helpers.recipes import tiny
+from helpers.steps import mirrored_matches_single
 
 
 def test_mirrored_step_equals_single_device_step(tmp_path, mirrored):
     assert len(tf.config.list_logical_devices("CPU")) == 2
     assert mirrored.num_replicas_in_sync == 2
     x = tf.random.stateless_uniform([16, 28, 28, 1], seed=[5, 5])
-    mirrored_matches_single(tiny_vae_recipe(tmp_path), (28, 28, 1), (x, tf.zeros(16, tf.int32)), mirrored)
+    mirrored_matches_single(tiny("vae", tmp_path), (28, 28, 1), (x, tf.zeros(16, tf.int32)), mirrored)
 
 
 def test_dropout_masks_do_not_depend_on_the_replicas(tmp_path, mirrored):
     """With dropout on (mnist_dcgan's discriminator has 0.3 after every convolution), two
     replicas still compute one device's step: each replica keeps its slice of the global batch's
     mask instead of drawing the same mask as the other replica."""
-    from conftest import tiny_gan_recipe
+    from helpers.recipes import tiny
 
     x = tf.random.stateless_uniform([16, 28, 28, 1], seed=[5, 6]) * 2.0 - 1.0
-    recipe = tiny_gan_recipe(tmp_path, **{"model.discriminator.dropout": "0.3"})
+    recipe = tiny("gan", tmp_path, **{"model.discriminator.dropout": "0.3"})
     mirrored_matches_single(recipe, (28, 28, 1), (x, tf.zeros(16, tf.int32)), mirrored)
 
 

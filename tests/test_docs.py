@@ -9,7 +9,7 @@ import pytest
 
 from kgen import cli, config, runs
 
-from conftest import ROOT
+from helpers.processes import ROOT
 
 COMMAND = re.compile(r"python -m kgen\.recipes\.([a-z_]+)((?: --[^\s`#()]+)*)")
 

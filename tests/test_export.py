@@ -12,7 +12,7 @@ import pytest
 from kgen import runs
 from kgen.export import export
 
-from conftest import tiny_vae_recipe
+from helpers.recipes import tiny
 
 LOADER = textwrap.dedent('''
     import json, sys
@@ -43,7 +43,7 @@ LOADER = textwrap.dedent('''
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("export")
-    recipe = tiny_vae_recipe(tmp)
+    recipe = tiny("vae", tmp)
     model = runs.build_model(recipe, (28, 28, 1))
     return model, export(model, tmp / "saved_models" / "tiny_vae")
 

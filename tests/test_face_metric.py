@@ -11,8 +11,8 @@ from kgen import evaluate, train
 from kgen.errors import ConfigError
 from kgen.metrics import faces
 
-from conftest import tiny_gan_recipe
-from test_images import make_folder
+from helpers.recipes import tiny
+from helpers.files import make_folder
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_detection_counts_images_with_a_face_and_their_best_probability(metric, 
 
 def test_evaluate_scores_a_face_shaped_run_against_a_reference_folder(tmp_path, capsys):
     folder = make_folder(tmp_path / "faces")
-    recipe = tiny_gan_recipe(tmp_path, **{"data.name": "image_folder", "data.path": str(folder),
+    recipe = tiny("gan", tmp_path, **{"data.name": "image_folder", "data.path": str(folder),
                                           "data.channels": "3", "train.epochs": "1", "train.steps_per_epoch": "1",
                                           "train.batch_size": "8"})
     result = train.run(recipe)

@@ -13,21 +13,21 @@ from kgen import models, runs
 from kgen.models.base import FAMILIES
 from kgen.recipes import NAMES
 
-from conftest import (buildable, one_step, tiny_autoencoder_recipe, tiny_conditional_recipe, tiny_ddpm_recipe,
-                      tiny_flow_recipe, tiny_gan_recipe, tiny_hybrid_recipe, tiny_ldm_recipe, tiny_vae_recipe)
+from helpers.recipes import buildable, tiny
+from helpers.steps import one_step
 
 TINY = {
-    "vae": lambda tmp: (tiny_vae_recipe(tmp), (28, 28, 1)),
-    "gan": lambda tmp: (tiny_gan_recipe(tmp), (28, 28, 1)),
-    "ddpm": lambda tmp: (tiny_ddpm_recipe(tmp), (8, 8, 1)),
-    "aae": lambda tmp: (tiny_hybrid_recipe(tmp, "aae"), (28, 28, 1)),
-    "avb": lambda tmp: (tiny_hybrid_recipe(tmp, "avb"), (28, 28, 1)),
-    "cgan": lambda tmp: (tiny_conditional_recipe(tmp, "cgan"), (28, 28, 1)),
-    "cvae": lambda tmp: (tiny_conditional_recipe(tmp, "cvae"), (28, 28, 1)),
-    "cddpm": lambda tmp: (tiny_conditional_recipe(tmp, "cddpm"), (8, 8, 1)),
-    "flow": lambda tmp: (tiny_flow_recipe(tmp), (8, 8, 1)),
-    "autoencoder": lambda tmp: (tiny_autoencoder_recipe(tmp), (8, 8, 1)),
-    "ldm": lambda tmp: (tiny_ldm_recipe(tmp), (8, 8, 1)),
+    "vae": lambda tmp: (tiny("vae", tmp), (28, 28, 1)),
+    "gan": lambda tmp: (tiny("gan", tmp), (28, 28, 1)),
+    "ddpm": lambda tmp: (tiny("ddpm", tmp), (8, 8, 1)),
+    "aae": lambda tmp: (tiny("aae", tmp), (28, 28, 1)),
+    "avb": lambda tmp: (tiny("avb", tmp), (28, 28, 1)),
+    "cgan": lambda tmp: (tiny("cgan", tmp), (28, 28, 1)),
+    "cvae": lambda tmp: (tiny("cvae", tmp), (28, 28, 1)),
+    "cddpm": lambda tmp: (tiny("cddpm", tmp), (8, 8, 1)),
+    "flow": lambda tmp: (tiny("flow", tmp), (8, 8, 1)),
+    "autoencoder": lambda tmp: (tiny("autoencoder", tmp), (8, 8, 1)),
+    "ldm": lambda tmp: (tiny("ldm", tmp), (8, 8, 1)),
 }
 
 

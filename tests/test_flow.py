@@ -15,7 +15,9 @@ from kgen.errors import ConfigError
 from kgen.models.flow import bits_per_dim
 from kgen.networks.flow import Glow, glow
 
-from conftest import mirrored_matches_single, plain_tf, tiny_flow_recipe
+from helpers.processes import plain_tf
+from helpers.recipes import tiny
+from helpers.steps import mirrored_matches_single
 
 
 def scrambled(levels=2, steps=2, hidden=8, shape=(8, 8, 1), seed=3):
@@ -65,7 +67,7 @@ def test_bits_per_dim_of_the_uniform_density_is_the_bit_depth():
 
 
 def test_log_prob_is_the_change_of_variables(tmp_path):
-    model = runs.build_model(tiny_flow_recipe(tmp_path), (8, 8, 1))
+    model = runs.build_model(tiny("flow", tmp_path), (8, 8, 1))
     for v, w in zip(model.network.trainable_weights, scrambled(seed=0, hidden=16).trainable_weights):
         v.assign(w)
     y = tf.random.stateless_uniform((3, 8, 8, 1), seed=(5, 6))
@@ -77,7 +79,7 @@ def test_log_prob_is_the_change_of_variables(tmp_path):
 
 
 def test_dequantisation_keeps_each_pixel_in_its_own_bin(tmp_path):
-    model = runs.build_model(tiny_flow_recipe(tmp_path), (8, 8, 1))
+    model = runs.build_model(tiny("flow", tmp_path), (8, 8, 1))
     levels = tf.constant(np.arange(64, dtype=np.float32).reshape(1, 8, 8, 1) * 4)  # 0, 4, ..., 252
     y = model.dequantise(levels / 255.0, model.noise)
     # y = (level + u) / 256, u in [0, 1): the level is recovered by flooring 256 y
@@ -85,19 +87,19 @@ def test_dequantisation_keeps_each_pixel_in_its_own_bin(tmp_path):
 
 
 def test_levels_that_do_not_squeeze_evenly_are_refused_with_the_fix(tmp_path):
-    recipe = config_lib.apply_overrides(tiny_flow_recipe(tmp_path), {"model.network.levels": "3"})
+    recipe = config_lib.apply_overrides(tiny("flow", tmp_path), {"model.network.levels": "3"})
     with pytest.raises(ConfigError, match="levels=3: level 3 squeezes 3x3 images.*even.*at most 2 levels for 12x12"):
         runs.build_model(config_lib.apply_overrides(recipe, {"data.image_size": "12"}), (12, 12, 1))
 
 
 def test_mirrored_step_equals_single_device(tmp_path, mirrored):
     x = tf.random.stateless_uniform((16, 8, 8, 1), seed=(4, 2))
-    mirrored_matches_single(tiny_flow_recipe(tmp_path), (8, 8, 1), (x, tf.zeros(16, tf.int32)), mirrored,
+    mirrored_matches_single(tiny("flow", tmp_path), (8, 8, 1), (x, tf.zeros(16, tf.int32)), mirrored,
                             learning_rate=0.01)
 
 
 def test_a_run_learns_and_exports_log_prob_and_sample_for_plain_tensorflow(tmp_path):
-    result = train.run(tiny_flow_recipe(tmp_path, **{"train.steps_per_epoch": "8"}))
+    result = train.run(tiny("flow", tmp_path, **{"train.steps_per_epoch": "8"}))
     bpd = result.history["bits_per_dim"]
     assert bpd[-1] < bpd[0]  # 16 Adam steps at 1e-3 from the identity flow lower the likelihood's cost
     found = plain_tf(result.export_dir, (
@@ -123,7 +125,7 @@ def test_actnorm_starts_from_the_data(tmp_path):
     have zero mean and unit variance per channel, so the flow starts at the data's scale."""
     from kgen.networks.flow import ActNorm, squeeze
 
-    model = runs.build_model(tiny_flow_recipe(tmp_path), (8, 8, 1))
+    model = runs.build_model(tiny("flow", tmp_path), (8, 8, 1))
     images = np.random.default_rng(0).integers(0, 256, (64, 8, 8, 1)).astype(np.float32) / 255.0
     model.initialize_from_data(images)
     net = model.network

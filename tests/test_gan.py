@@ -7,8 +7,10 @@ import tensorflow as tf
 from kgen import losses, models, runs, train
 from kgen.checkpoint import Checkpointer, state_dict
 
-from conftest import mirrored_matches_single, plain_tf, runs_build, tiny_gan_recipe
-from test_train import event_tags
+from helpers.processes import plain_tf
+from helpers.recipes import tiny
+from helpers.steps import mirrored_matches_single, runs_build
+from helpers.files import event_tags
 
 
 def batch(n=32, seed=1):
@@ -30,7 +32,7 @@ def test_bce_matches_formula():
 
 
 def test_two_optimizers_each_move_only_their_network(tmp_path):
-    model = runs_build(tiny_gan_recipe(tmp_path), (28, 28, 1))
+    model = runs_build(tiny("gan", tmp_path), (28, 28, 1))
     model.build_optimizers()
     assert set(model.optimizers()) == {"generator", "discriminator"}
     assert len(model.g_optimizer.variables) == 2 + 2 * len(model.generator.trainable_variables)
@@ -44,7 +46,7 @@ def test_two_optimizers_each_move_only_their_network(tmp_path):
 
 
 def test_d_steps_and_label_options(tmp_path):
-    model = runs_build(tiny_gan_recipe(tmp_path, **{"model.d_steps": "3", "model.label_smoothing": "0.1",
+    model = runs_build(tiny("gan", tmp_path, **{"model.d_steps": "3", "model.label_smoothing": "0.1",
                                                       "model.label_flip": "0.05"}), (28, 28, 1))
     fit_one(model, *batch(), steps=2)
     assert int(model.d_optimizer.iterations.numpy()) == 6 and int(model.g_optimizer.iterations.numpy()) == 2
@@ -52,7 +54,7 @@ def test_d_steps_and_label_options(tmp_path):
 
 def test_discriminator_learns_and_reports_probabilities(tmp_path):
     """With the generator frozen (learning rate 0), D separates real from fake: D(x) up, D(G(z)) down."""
-    model = runs_build(tiny_gan_recipe(tmp_path, **{"optimizer.learning_rate": "0", "model.d_learning_rate": "2e-3"}),
+    model = runs_build(tiny("gan", tmp_path, **{"optimizer.learning_rate": "0", "model.d_learning_rate": "2e-3"}),
                          (28, 28, 1))
     x = tf.constant(np.load(os.path.join(os.path.dirname(models.__file__), "..", "data", "bundled",
                                          "mnist_sample.npz"))["x_train"][:32, ..., None] / 127.5 - 1, tf.float32)
@@ -68,11 +70,11 @@ def test_discriminator_learns_and_reports_probabilities(tmp_path):
 
 def test_mirrored_gan_step_equals_single_device(tmp_path, mirrored):
     # synchronized batch norm + global noise: two replicas compute the single-device step
-    mirrored_matches_single(tiny_gan_recipe(tmp_path), (28, 28, 1), batch(16), mirrored)
+    mirrored_matches_single(tiny("gan", tmp_path), (28, 28, 1), batch(16), mirrored)
 
 
 def test_gan_run_logs_resumes_and_exports(tmp_path):
-    recipe = tiny_gan_recipe(tmp_path, **{"train.steps_per_epoch": "3"})
+    recipe = tiny("gan", tmp_path, **{"train.steps_per_epoch": "3"})
     result = train.run(recipe)
     tags = event_tags(result.run_dir / "train")
     for t in ("d_loss", "g_loss", "d_real", "d_fake"):

@@ -9,7 +9,9 @@ from kgen import train
 from kgen.data.mnist import bundled_sample_path
 from kgen.errors import ConfigError
 
-from conftest import mirrored_matches_single, plain_tf_each, runs_build, tiny_hybrid_recipe
+from helpers.processes import plain_tf_each
+from helpers.recipes import tiny
+from helpers.steps import mirrored_matches_single, runs_build
 
 
 def digits(n=64):
@@ -26,7 +28,7 @@ def changed(before, net):
 
 
 def build(tmp_path, family, **kw):
-    model = runs_build(tiny_hybrid_recipe(tmp_path, family, **kw), (28, 28, 1))
+    model = runs_build(tiny(family, tmp_path, **kw), (28, 28, 1))
     model.build_optimizers()
     return model
 
@@ -113,7 +115,7 @@ def test_runs_and_export_round_trips(tmp_path):
     """Both families, their SavedModels checked in one plain-TensorFlow interpreter."""
     checks = []
     for family in ("aae", "avb"):
-        result = train.run(tiny_hybrid_recipe(tmp_path / family, family))
+        result = train.run(tiny(family, tmp_path / family))
         tags = {p.name for p in result.run_dir.glob("*.png")}
         assert {"samples.png", "prior_samples.png", "reconstructions.png", "latent_scatter.png"} <= tags, family
         enc_args = "images=x" if family == "aae" else "images=x, seed=tf.constant(3)"
@@ -132,7 +134,7 @@ def test_runs_and_export_round_trips(tmp_path):
 
 
 def test_aae_mirrored_step_equals_single_device(tmp_path, mirrored):
-    mirrored_matches_single(tiny_hybrid_recipe(tmp_path, "aae"), (28, 28, 1), digits(16), mirrored)
+    mirrored_matches_single(tiny("aae", tmp_path), (28, 28, 1), digits(16), mirrored)
 
 
 def test_avb_validation_shows_t_the_codes_it_was_trained_on(tmp_path):

@@ -2,28 +2,13 @@
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from kgen import cli, data
 from kgen.config import Data
 from kgen.errors import ConfigError, DataError
 from kgen.recipes import celeba_gan
 
-
-def make_folder(root, n=24, size=(218, 178)):
-    rng = np.random.default_rng(0)
-    (root / "a" / "b").mkdir(parents=True)
-    for i in range(n):
-        sub = root if i % 3 == 0 else root / "a" if i % 3 == 1 else root / "a" / "b"
-        pixels = np.full((*size, 3), 40, np.uint8)
-        # a bright square in the centre: the part the centre crop must keep
-        h, w = size
-        pixels[h // 2 - 20 : h // 2 + 20, w // 2 - 20 : w // 2 + 20] = 220
-        pixels += rng.integers(0, 10, pixels.shape, dtype=np.uint8)
-        Image.fromarray(pixels).save(sub / f"{i:03d}.{'png' if i % 2 else 'jpg'}")
-    (root / "a" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
-    (root / "list_attr_celeba.txt").write_text("not an image")
-    return root
+from helpers.files import make_folder
 
 
 def test_folder_loads_crops_and_skips_bad_files(tmp_path, capsys):

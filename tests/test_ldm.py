@@ -11,7 +11,7 @@ import tensorflow as tf
 from kgen import cli, data as data_lib, runs
 from kgen.schedules import DDIMSampler, DPMSolverPP, NoiseSchedule
 
-from conftest import plain_tf
+from helpers.processes import plain_tf
 
 mnist_ldm = pytest.importorskip("kgen.recipes.mnist_ldm")
 

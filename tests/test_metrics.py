@@ -68,9 +68,9 @@ def test_one_class_has_low_coverage_and_recall(sample_digits):
 def test_evaluate_end_to_end_on_a_tiny_exported_model(tmp_path, monkeypatch, capsys):
     from kgen import evaluate, train
 
-    from conftest import tiny_vae_recipe
+    from helpers.recipes import tiny
 
-    result = train.run(tiny_vae_recipe(tmp_path, **{"train.epochs": "1", "train.steps_per_epoch": "2"}))
+    result = train.run(tiny("vae", tmp_path, **{"train.epochs": "1", "train.steps_per_epoch": "2"}))
     monkeypatch.setenv("KGEN_DATA_DIR", str(tmp_path / "cache"))
     capsys.readouterr()
     # evaluate.main is what `python -m kgen.evaluate` calls (the results table's test runs that)
@@ -95,10 +95,10 @@ def test_evaluate_rejects_a_bad_path(tmp_path, capsys):
 def test_periodic_kid_reaches_tensorboard(tmp_path):
     from kgen import train
 
-    from conftest import tiny_vae_recipe
-    from test_train import event_tags
+    from helpers.recipes import tiny
+    from helpers.files import event_tags
 
-    result = train.run(tiny_vae_recipe(tmp_path, **{"train.kid_every": "1", "train.steps_per_epoch": "2"}),
+    result = train.run(tiny("vae", tmp_path, **{"train.kid_every": "1", "train.steps_per_epoch": "2"}),
                        export_model=False)
     tags = event_tags(result.run_dir / "train")
     assert tags["eval/kid"] == [1, 2] and tags["eval/kid_std"] == [1, 2]

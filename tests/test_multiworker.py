@@ -18,7 +18,7 @@ import pytest
 
 from kgen import train
 
-from conftest import ROOT
+from helpers.processes import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -6,26 +6,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgen import runs, train
+from kgen import report, runs, train
 from kgen.checkpoint import Checkpointer, state_dict
 from kgen.errors import CheckpointError, ConfigError, TrainingDiverged
 
-from conftest import tiny_vae_recipe
-
-
-def event_tags(directory):
-    tags = {}
-    for path in directory.glob("events.out.tfevents.*"):
-        for event in tf.compat.v1.train.summary_iterator(str(path)):
-            for v in event.summary.value:
-                tags.setdefault(v.tag, []).append(event.step)
-    return tags
+from helpers.files import event_tags
+from helpers.recipes import tiny
 
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("run")
-    recipe = tiny_vae_recipe(tmp, **{"train.steps_per_epoch": "4"})
+    recipe = tiny("vae", tmp, **{"train.steps_per_epoch": "4"})
     return recipe, train.run(recipe)
 
 
@@ -44,12 +36,8 @@ def test_tensorboard_has_every_loss_term_lr_grid_and_recipe(finished_run):
 
 def test_step_scalars_are_window_means_of_the_epoch_mean(finished_run):
     _, result = finished_run
-    step_values = {}
-    for path in (result.run_dir / "train").glob("events.out.tfevents.*"):
-        for event in tf.compat.v1.train.summary_iterator(str(path)):
-            for v in event.summary.value:
-                if v.tag in ("step/loss", "epoch/loss"):
-                    step_values[(v.tag, event.step)] = float(tf.make_ndarray(v.tensor))
+    events = report.read_events(result.run_dir / "train")
+    step_values = {(tag, step): value for tag in ("step/loss", "epoch/loss") for step, (value, _) in events[tag].items()}
     # the epoch mean of 4 steps is the mean of the two 2-step windows
     for epoch in (1, 2):
         windows = [step_values[("step/loss", 4 * (epoch - 1) + k)] for k in (2, 4)]
@@ -78,13 +66,13 @@ def test_checkpoint_round_trip_and_mismatch(finished_run, tmp_path):
     for a, b in zip(state_dict(fresh).values(), state_dict(result.model).values()):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert int(fresh.optimizer.iterations.numpy()) == 8
-    other = tiny_vae_recipe(tmp_path, **{"model.encoder.filters": "4,4"})
+    other = tiny("vae", tmp_path, **{"model.encoder.filters": "4,4"})
     with pytest.raises(CheckpointError, match="architecture changed"):
         ckpt.restore(runs.build_model(other, (28, 28, 1)))
 
 
 def test_nan_loss_stops_with_a_clear_message(tmp_path):
-    recipe = tiny_vae_recipe(tmp_path, **{"optimizer.name": "sgd", "optimizer.learning_rate": "1e9",
+    recipe = tiny("vae", tmp_path, **{"optimizer.name": "sgd", "optimizer.learning_rate": "1e9",
                                           "train.steps_per_epoch": "6"})
     with pytest.raises(TrainingDiverged, match="non-finite loss .* lower --optimizer.learning_rate"):
         train.run(recipe)
@@ -101,7 +89,7 @@ def test_divergence_in_epoch_two_keeps_epoch_one(tmp_path):
                 w = self.model.decoder.layers[0].kernel
                 w.assign(np.full(w.shape, np.nan, np.float32))
 
-    recipe = tiny_vae_recipe(tmp_path, **{"train.steps_per_epoch": "4"})
+    recipe = tiny("vae", tmp_path, **{"train.steps_per_epoch": "4"})
     with pytest.raises(TrainingDiverged, match="ckpt-00000004.npz"):
         train.run(recipe, callbacks=[Poison()])
     run_dir = next((tmp_path / "logs" / "tiny_vae").iterdir())
@@ -114,13 +102,13 @@ def test_divergence_in_epoch_two_keeps_epoch_one(tmp_path):
 def test_cli_resume_extends_the_latest_run(tmp_path, capsys):
     from kgen import cli
 
-    recipe = tiny_vae_recipe(tmp_path, **{"train.steps_per_epoch": "2", "train.epochs": "1"})
+    recipe = tiny("vae", tmp_path, **{"train.steps_per_epoch": "2", "train.epochs": "1"})
     logdir = f"--train.logdir={tmp_path / 'logs'}"
     assert cli.main(recipe, []) == 0
     run_dir = next((tmp_path / "logs" / "tiny_vae").iterdir())
     # the saved recipe is replayed (the 3-filter encoder below would not fit the checkpoint if it
     # were used), then the user's new value for the number of epochs applies
-    changed = tiny_vae_recipe(tmp_path, **{"model.encoder.filters": "3,3"})
+    changed = tiny("vae", tmp_path, **{"model.encoder.filters": "3,3"})
     assert cli.main(changed, ["--resume", logdir, "--train.epochs=2"]) == 0
     out = capsys.readouterr().out
     assert f"resumed {run_dir} at step 2" in out and "trained to step 4" in out
@@ -131,7 +119,7 @@ def test_cli_resume_extends_the_latest_run(tmp_path, capsys):
 def test_cli_resume_without_a_run_says_so(tmp_path, capsys):
     from kgen import cli
 
-    assert cli.main(tiny_vae_recipe(tmp_path), ["--resume"]) == 2
+    assert cli.main(tiny("vae", tmp_path), ["--resume"]) == 2
     assert "no run of tiny_vae with a checkpoint" in capsys.readouterr().err
 
 
@@ -140,9 +128,10 @@ def test_xla_step_runs_through_the_runner_and_repeats(tmp_path):
     runner's chunk loop. Its random draws are XLA's own (not bit-equal to the plain step's), so
     this checks that the compiled step trains: finite losses, every network moved, and the same
     result twice from the same weights and seeds (XLA on the CPU is deterministic)."""
-    from conftest import one_step, tiny_gan_recipe
+    from helpers.recipes import tiny
+    from helpers.steps import one_step
 
-    recipe = tiny_gan_recipe(tmp_path)
+    recipe = tiny("gan", tmp_path)
     weights = runs.build_model(recipe, (28, 28, 1)).get_weights()
     x = tf.random.stateless_uniform((8, 28, 28, 1), seed=(1, 2), minval=-1.0, maxval=1.0)
     batch, strategy = (x, tf.zeros(8, tf.int32)), tf.distribute.get_strategy()

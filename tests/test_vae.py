@@ -5,7 +5,8 @@ import tensorflow as tf
 from kgen import losses
 from kgen.config import apply_overrides
 
-from conftest import runs_build, tiny_vae_recipe
+from helpers.recipes import tiny
+from helpers.steps import runs_build
 
 
 def test_gaussian_log_density_closed_form():
@@ -36,7 +37,7 @@ def test_bernoulli_log_likelihood_matches_formula():
 
 
 def test_terms_add_up_and_training_lowers_the_loss(tmp_path):
-    recipe = tiny_vae_recipe(tmp_path, **{"optimizer.learning_rate": "3e-3"})
+    recipe = tiny("vae", tmp_path, **{"optimizer.learning_rate": "3e-3"})
     model = runs_build(recipe, (28, 28, 1))
     from kgen import data
 
@@ -53,7 +54,7 @@ def test_terms_add_up_and_training_lowers_the_loss(tmp_path):
 
 
 def test_analytic_kl_option(tmp_path):
-    recipe = apply_overrides(tiny_vae_recipe(tmp_path), {"model.kl": "analytic", "model.beta": "0.5"})
+    recipe = apply_overrides(tiny("vae", tmp_path), {"model.kl": "analytic", "model.beta": "0.5"})
     model = runs_build(recipe, (28, 28, 1))
     x = tf.random.stateless_uniform([4, 28, 28, 1], seed=[1, 1])
     t = model.terms(x, training=False)
@@ -66,7 +67,7 @@ def test_analytic_kl_option(tmp_path):
 def test_mixed_precision_keeps_losses_float32(tmp_path, policy):
     import keras
 
-    recipe = apply_overrides(tiny_vae_recipe(tmp_path), {"train.mixed_precision": policy})
+    recipe = apply_overrides(tiny("vae", tmp_path), {"train.mixed_precision": policy})
     keras.mixed_precision.set_dtype_policy(policy)
     try:
         model = runs_build(recipe, (28, 28, 1))

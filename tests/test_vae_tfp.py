@@ -9,11 +9,12 @@ from kgen.data.mnist import bundled_sample_path
 from kgen.errors import ConfigError
 from kgen.export import export
 
-from conftest import runs_build, tiny_vae_recipe
+from helpers.recipes import tiny
+from helpers.steps import runs_build
 
 
 def mixture_recipe(tmp_path, **kw):
-    return tiny_vae_recipe(tmp_path, **{"model.prior": "mixture", "model.prior_components": "3", **kw})
+    return tiny("vae", tmp_path, **{"model.prior": "mixture", "model.prior_components": "3", **kw})
 
 
 def test_mixture_log_prob_matches_the_formula(tmp_path):
@@ -45,20 +46,20 @@ def test_analytic_kl_refused_for_a_mixture(tmp_path):
 
 
 def test_gaussian_likelihood_fixed_and_learned(tmp_path):
-    fixed = runs_build(tiny_vae_recipe(tmp_path, **{"model.likelihood": "gaussian",
+    fixed = runs_build(tiny("vae", tmp_path, **{"model.likelihood": "gaussian",
                                                       "model.likelihood_scale": "0.5"}), (28, 28, 1))
     x = tf.random.stateless_uniform([2, 28, 28, 1], seed=[2, 2])
     mu = tf.random.stateless_uniform([2, 28, 28, 1], seed=[3, 2])
     want = np.sum(-0.5 * np.log(2 * np.pi * 0.25) - (x.numpy() - mu.numpy()) ** 2 / (2 * 0.25), axis=(1, 2, 3))
     np.testing.assert_allclose(fixed.observation(mu).log_prob(x).numpy(), want, rtol=1e-5)
-    learned = runs_build(tiny_vae_recipe(tmp_path, **{"model.likelihood": "gaussian"}), (28, 28, 1))
+    learned = runs_build(tiny("vae", tmp_path, **{"model.likelihood": "gaussian"}), (28, 28, 1))
     assert any("log_sigma" in v.path for v in learned.trainable_variables)
     out = learned.generate(tf.zeros([3, 2]))
     assert out.shape == (3, 28, 28, 1) and float(tf.reduce_min(out)) >= 0 and float(tf.reduce_max(out)) <= 1
 
 
 def test_kl_warmup_is_linear(tmp_path):
-    model = runs_build(tiny_vae_recipe(tmp_path, **{"model.kl_warmup_steps": "10", "model.beta": "2"}), (28, 28, 1))
+    model = runs_build(tiny("vae", tmp_path, **{"model.kl_warmup_steps": "10", "model.beta": "2"}), (28, 28, 1))
     assert float(model.kl_weight(True)) == pytest.approx(0.2)  # step 1 of 10
     model.optimizer.iterations.assign(20)
     assert float(model.kl_weight(True)) == pytest.approx(2.0)
@@ -66,7 +67,7 @@ def test_kl_warmup_is_linear(tmp_path):
 
 
 def test_likelihood_bounds_are_ordered(tmp_path):
-    recipe = tiny_vae_recipe(tmp_path, **{"train.epochs": "2", "train.steps_per_epoch": "8"})
+    recipe = tiny("vae", tmp_path, **{"train.epochs": "2", "train.steps_per_epoch": "8"})
     result = train.run(recipe, export_model=False)
     model = result.model
     images = np.load(bundled_sample_path())["x_test"][:40, ..., None] / 255.0

@@ -30,7 +30,7 @@ from kgen import figures, losses
 from kgen.config import num
 from kgen.errors import ConfigError
 from kgen.layers.priors import make_prior
-from kgen.layers.replicas import global_normal, global_uniform
+from kgen.layers.replicas import global_uniform
 from kgen.models.base import register
 from kgen.models.ddpm import DDPM, DDPMConfig
 from kgen.models.gan import GAN, GANConfig
@@ -124,16 +124,24 @@ class ConditionalGAN(LabelledDecoder, GAN):
         if aux_weight:
             self.make_trackers("d_loss", "g_loss", "d_real", "d_fake", "class_acc_real", "class_acc_fake")
 
-    def G(self, z, y, training):
-        return self.generator([z, y], training=training)
+    # The samples are (image, label) pairs: a fake carries the label it was asked for, the
+    # label of the real image beside it.
+    def real_of(self, data):
+        return data
 
-    def D_and_classes(self, x, y, training):
+    def latent_like(self, real, noise):
+        return GAN.latent_like(self, real, noise), real[1]
+
+    def G(self, latent, training):
+        return self.generator(latent, training=training), latent[1]
+
+    def D_and_classes(self, sample, training):
         """(logit [B, 1], class logits [B, K] or None)."""
-        out = self.discriminator([x, y], training=training)
+        out = self.discriminator(sample, training=training)
         return (out[0], out[1]) if self.aux_weight else (out, None)
 
-    def D(self, x, y, training):
-        return self.D_and_classes(x, y, training)[0]
+    def D(self, sample, training):
+        return self.D_and_classes(sample, training)[0]
 
     def _aux(self, class_logits, y, name):
         """The auxiliary classifier's per-example cross-entropy, its accuracy tracked under `name`."""
@@ -143,32 +151,31 @@ class ConditionalGAN(LabelledDecoder, GAN):
 
     # Real images only teach D's classifier: fakes of the wrong class labelled as asked would
     # teach it to accept them (a known weakness of AC-GAN's fake term, Gong et al. 2019).
-    def d_loss(self, real, fake, y, real_labels=1.0, fake_labels=0.0):
+    def d_loss(self, real, fake, real_labels=1.0, fake_labels=0.0):
         if not self.aux_weight:
-            return super().d_loss(real, fake, y, real_labels, fake_labels)
-        real_logits, real_classes = self.D_and_classes(real, y, True)
-        fake_logits = self.D(fake, y, True)
+            return super().d_loss(real, fake, real_labels, fake_labels)
+        real_logits, real_classes = self.D_and_classes(real, True)
+        fake_logits = self.D(fake, True)
         loss = losses.discriminator_loss(real_logits, fake_logits, real_labels, fake_labels)
-        return loss + self._aux(real_classes, y, "class_acc_real"), real_logits, fake_logits
+        return loss + self._aux(real_classes, real[1], "class_acc_real"), real_logits, fake_logits
 
-    def g_loss(self, fake, y):
+    def g_loss(self, fake):
         if not self.aux_weight:
-            return super().g_loss(fake, y)
-        logits, classes = self.D_and_classes(fake, y, True)
-        return losses.generator_loss(logits) + self._aux(classes, y, "class_acc_fake")
+            return super().g_loss(fake)
+        logits, classes = self.D_and_classes(fake, True)
+        return losses.generator_loss(logits) + self._aux(classes, fake[1], "class_acc_fake")
 
     def generate(self, z, labels=None):
         labels = self.grid_labels(tf.shape(z)[0]) if labels is None else labels
-        return self.to_unit(self.G(z, labels, False))
+        return self.to_unit(self.G((z, labels), False)[0])
 
     def test_step(self, data):
         out = GAN.test_step(self, data)
         if not self.aux_weight:
             return out
-        real, y = data
-        fake = self.G(global_normal(tf.shape(real)[0], self.latent_shape, self.eval_noise), y, False)
-        for images, name in ((real, "class_acc_real"), (fake, "class_acc_fake")):
-            self._aux(self.D_and_classes(images, y, False)[1], y, name)
+        fake = self.G(self.latent_like(data, self.eval_noise), False)
+        for sample, name in ((data, "class_acc_real"), (fake, "class_acc_fake")):
+            self._aux(self.D_and_classes(sample, False)[1], sample[1], name)
         return {k: m.result() for k, m in self.trackers.items()}
 
     def endpoints(self):
@@ -281,16 +288,33 @@ class ConditionalDDPM(Labelled, DDPM):
                          final_ancestral, min_snr_gamma, sampler, **kwargs)
         self.num_classes, self.p_uncond, self.guidance = num_classes, p_uncond, guidance
 
-    def net_inputs(self, x_t, t, y, training):
-        y = tf.cast(y, tf.int32)
+    def dropped(self, labels, training):
+        """The labels the network sees: in training, each replaced by the null label K with
+        probability p_uncond."""
+        y = tf.cast(labels, tf.int32)
         if training and self.p_uncond > 0:
             drop = global_uniform(tf.shape(y)[0], (), self.noise) < self.p_uncond
             y = tf.where(drop, self.num_classes, y)
-        return [x_t, t, y]
+        return y
+
+    def network_on(self, network, training, labels=None):
+        """eps(x_t, t) given `labels` (None: the null label, the unconditional model)."""
+        def predict(x_t, t):
+            y = tf.fill([tf.shape(x_t)[0]], self.num_classes) if labels is None else labels
+            return network([x_t, t, self.dropped(y, training)], training=training)
+
+        return predict
+
+    def train_step(self, data):
+        x0, y = data
+        return self.diffusion_step(x0, self.network_on(self.network, True, y))
+
+    def test_step(self, data):
+        x0, y = data
+        return self.track(loss=self.diffusion_loss(x0, self.network_on(self.ema_network, False, y), False))
 
     def eps(self, x_t, t, ema=True, labels=None):
-        labels = tf.fill([tf.shape(x_t)[0]], self.num_classes) if labels is None else labels
-        return (self.ema_network if ema else self.network)([x_t, t, labels], training=False)
+        return self.network_on(self.ema_network if ema else self.network, False, labels)(x_t, t)
 
     def guided_eps(self, x_t, t, labels, guidance):
         b = tf.shape(x_t)[0]
@@ -302,17 +326,28 @@ class ConditionalDDPM(Labelled, DDPM):
         return (1.0 + w) * cond - w * uncond
 
     def eps_for(self, cond):
+        """() (inpainting, editing, denoising, which ask for no class): the null label alone;
+        (labels, guidance): guided."""
+        if not cond:
+            return self.eps
         labels, guidance = cond
         return lambda x_t, t: self.guided_eps(x_t, t, labels, guidance)
 
-    def default_cond(self, n):
-        return (self.grid_labels(n), tf.constant(self.guidance, tf.float32))
+    def _guided(self, labels):
+        return (labels, tf.constant(self.guidance, tf.float32))
 
-    def sample_cond(self, n, seed):
-        return (self.uniform_labels(n, seed), tf.constant(self.guidance, tf.float32))
+    # the grid's classes in order; samples of uniform classes; both at the recipe's guidance
+    def generate(self, z, steps=None, seed=0, cond=None):
+        cond = self._guided(self.grid_labels(tf.shape(z)[0])) if cond is None else cond
+        return DDPM.generate(self, z, steps, seed, cond)
 
-    def unconditional(self, n):
-        return (tf.fill([n], self.num_classes), tf.constant(0.0))
+    def sample(self, num_samples, seed, steps=None, cond=None):
+        cond = self._guided(self.uniform_labels(num_samples, seed)) if cond is None else cond
+        return DDPM.sample(self, num_samples, seed, steps, cond)
+
+    def sample_ancestral(self, num_samples, seed, progress=True, cond=None):
+        cond = self._guided(self.uniform_labels(num_samples, seed)) if cond is None else cond
+        return DDPM.sample_ancestral(self, num_samples, seed, progress, cond)
 
     def sample_class(self, labels, seed, guidance=None):
         labels = tf.cast(labels, tf.int32)

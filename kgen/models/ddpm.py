@@ -111,36 +111,26 @@ class DDPM(GenerativeModel):
         self.built = True
 
     def eps(self, x_t, t, ema=True):
-        return (self.ema_network if ema else self.network)([x_t, t], training=False)
+        return self.network_on(self.ema_network if ema else self.network, False)(x_t, t)
 
-    # What a sampler conditions on: nothing here; the conditional DDPM's (labels, guidance).
     def eps_for(self, cond):
+        """The noise predictor a sampler calls given its condition: `cond` is () here (every
+        sampler of the unconditional model); the conditional DDPM's (labels, guidance)."""
         return self.eps
 
-    def default_cond(self, n):
-        """For `generate(z)` without a condition."""
-        return ()
+    def network_on(self, network, training):
+        """`network` as the objective calls it: eps(x_t, t)."""
+        return lambda x_t, t: network([x_t, t], training=training)
 
-    def sample_cond(self, n, seed):
-        """For `sample(num_samples, seed)`."""
-        return ()
-
-    def unconditional(self, n):
-        """For inpainting and denoising, which ask for no class."""
-        return ()
-
-    def net_inputs(self, x_t, t, y, training):
-        return [x_t, t]
-
-    def diffusion_loss(self, x0, network, training, y=None):
-        """Per-example L_simple (mean over pixels) at random t and eps."""
+    def diffusion_loss(self, x0, predict, training):
+        """Per-example L_simple (mean over pixels) at random t and eps; predict(x_t, t) -> eps."""
         b = tf.shape(x0)[0]
         noise = self.noise if training else self.eval_noise
         u = global_uniform(b, (), noise)
         t = tf.minimum(tf.cast(u * self.timesteps, tf.int32), self.timesteps - 1)
         x0 = self.data_to_x0(x0)
         eps = global_normal(b, self.latent_shape, noise)
-        pred = network(self.net_inputs(self.schedule.add_noise(x0, t, eps), t, y, training), training=training)
+        pred = predict(self.schedule.add_noise(x0, t, eps), t)
         return self.loss_weight(t) * tf.reduce_mean(tf.square(eps - tf.cast(pred, tf.float32)), axis=[1, 2, 3])
 
     def loss_weight(self, t):
@@ -155,9 +145,12 @@ class DDPM(GenerativeModel):
         return tf.minimum(snr, self.min_snr_gamma) / snr
 
     def train_step(self, data):
-        x0, y = data
+        return self.diffusion_step(data[0], self.network_on(self.network, True))
+
+    def diffusion_step(self, x0, predict):
+        """One step on a batch of data x0, the network called as predict(x_t, t)."""
         per_example = minimize(self.optimizer, self.network.trainable_variables,
-                               lambda: self.diffusion_loss(x0, self.network, True, y))
+                               lambda: self.diffusion_loss(x0, predict, True))
         # EMA warm-up (as TensorFlow's ExponentialMovingAverage with num_updates): early averages
         # would otherwise be dominated by the random initial weights for ~1/(1 - decay) steps
         n = tf.cast(self.optimizer.iterations, tf.float32)
@@ -166,8 +159,7 @@ class DDPM(GenerativeModel):
         return self.track(loss=per_example)
 
     def test_step(self, data):
-        x0, y = data
-        return self.track(loss=self.diffusion_loss(x0, self.ema_network, False, y))
+        return self.track(loss=self.diffusion_loss(data[0], self.network_on(self.ema_network, False), False))
 
     def copy_weights_to_ema(self):
         for e, w in zip(self.ema_network.weights, self.network.weights):
@@ -187,10 +179,10 @@ class DDPM(GenerativeModel):
         """x_0 -> images in [0, 1]."""
         return tf.clip_by_value((x + 1.0) / 2.0, 0.0, 1.0)
 
-    def generate(self, z, steps=None, seed=0, cond=None):
-        """x_T = z -> images in [0, 1] with DDIM (`steps`, default the recipe's)."""
+    def generate(self, z, steps=None, seed=0, cond=()):
+        """x_T = z -> images in [0, 1] with DDIM (`steps`, default the recipe's), given the
+        sampler's condition `cond` (eps_for)."""
         steps = self.sample_steps if steps is None else steps
-        cond = self.default_cond(tf.shape(z)[0]) if cond is None else cond
         # One compiled DDIM loop for every caller: eagerly (the grids during training) it runs as
         # one graph, not step by step, and the SavedModel's `sample`, `sample_steps` and
         # `generate` share its one trace of the U-Net loop instead of tracing it each.
@@ -200,13 +192,12 @@ class DDPM(GenerativeModel):
         return self._to_unit(self._ddim_graph(tf.convert_to_tensor(z, tf.float32), tf.cast(seed, tf.int32),
                                               tf.cast(steps, tf.int32), cond))
 
-    def sample(self, num_samples, seed, steps=None):
-        return self.generate(self.prior_noise(num_samples, seed), steps, seed, self.sample_cond(num_samples, seed))
+    def sample(self, num_samples, seed, steps=None, cond=()):
+        return self.generate(self.prior_noise(num_samples, seed), steps, seed, cond)
 
-    def sample_ancestral(self, num_samples, seed, progress=True):
+    def sample_ancestral(self, num_samples, seed, progress=True, cond=()):
         """The full T-step ancestral sampler (Ho et al. Algorithm 2), printing its progress."""
         z = self.prior_noise(num_samples, seed)
-        cond = self.sample_cond(num_samples, seed)
         if not tf.executing_eagerly():
             return self._to_unit(self.ancestral.sample(self.eps_for(cond), z, seed, progress=progress))
         fn = tf.function(lambda z, c: self.ancestral.sample(self.eps_for(c), z, seed, progress=progress))
@@ -217,7 +208,7 @@ class DDPM(GenerativeModel):
         known pixels come back exactly."""
         x_known = images * 2.0 - 1.0
         z = self.prior_noise(tf.shape(images)[0], seed)
-        x = self.ddim.sample(self.eps_for(self.unconditional(tf.shape(images)[0])), z, seed, steps, known=(x_known, mask))
+        x = self.ddim.sample(self.eps_for(()), z, seed, steps, known=(x_known, mask))
         return self._to_unit(mask * x_known + (1.0 - mask) * x)
 
     def superres(self, images, seed=0, steps=None):
@@ -229,7 +220,7 @@ class DDPM(GenerativeModel):
         factor = size[0] // tf.shape(images)[1]
         y = tf.image.resize(images * 2.0 - 1.0, size, method="nearest")
         n = tf.shape(images)[0]
-        x = self.ddim.sample(self.eps_for(self.unconditional(n)), self.prior_noise(n, seed), seed, steps,
+        x = self.ddim.sample(self.eps_for(()), self.prior_noise(n, seed), seed, steps,
                              low_pass_of=(y, factor))
         return self._to_unit(x)
 
@@ -246,7 +237,7 @@ class DDPM(GenerativeModel):
             x0 = self.to_x0(images)
             eps = tf.random.stateless_normal(tf.shape(x0), seed=tf.stack([tf.cast(seed, tf.int32), 31337]))
             x_t = self.schedule.add_noise(x0, tf.fill([n], t), eps)
-            return self._to_unit(self.ddim.sample(self.eps_for(self.unconditional(n)), x_t, seed, steps, start_t=t))
+            return self._to_unit(self.ddim.sample(self.eps_for(()), x_t, seed, steps, start_t=t))
 
         return tf.cond(strength > 0, edited, lambda: images)
 
@@ -256,7 +247,7 @@ class DDPM(GenerativeModel):
         t = self.schedule.noise_level_to_t(2.0 * sigma)
         abar = float(self.schedule.np["alphas_cumprod"][t])
         x_t = np.sqrt(abar) * (noisy * 2.0 - 1.0)
-        eps = self.eps_for(self.unconditional(len(x_t)))
+        eps = self.eps_for(())
         return self._to_unit(self.ddim.sample(eps, tf.constant(x_t, tf.float32), seed, steps, start_t=t))
 
     def endpoints(self):

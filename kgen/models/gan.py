@@ -84,22 +84,30 @@ class GAN(GenerativeModel):
         net = self.generator if optimizer_name == "generator" else self.discriminator
         return net.trainable_variables
 
-    # The networks as the objective calls them; the conditional GAN also passes the labels.
-    def G(self, z, y, training):
-        return self.generator(z, training=training)
+    # What the objective sees of a batch, and the networks on it. Here the samples are images;
+    # the conditional GAN's are (image, label) pairs, so this objective serves both unchanged.
+    def real_of(self, data):
+        return data[0]
 
-    def D(self, x, y, training):
-        return self.discriminator(x, training=training)
+    def latent_like(self, real, noise):
+        """Generator inputs for a batch the size of `real`, drawn from `noise`."""
+        return global_normal(batch_size(real), self.latent_shape, noise)
+
+    def G(self, latent, training):
+        return self.generator(latent, training=training)
+
+    def D(self, sample, training):
+        return self.discriminator(sample, training=training)
 
     def to_unit(self, x):
         return (x + 1.0) / 2.0 if self.data_scale == "symmetric" else x
 
     def generate(self, z):
-        return self.to_unit(self.G(z, None, False))
+        return self.to_unit(self.G(z, False))
 
-    def _d_step(self, real, y):
-        b = tf.shape(real)[0]
-        fake = self.G(global_normal(b, self.latent_shape, self.noise), y, True)
+    def _d_step(self, real):
+        b = batch_size(real)
+        fake = self.G(self.latent_like(real, self.noise), True)
         real_labels, fake_labels = 1.0 - self.label_smoothing, 0.0
         if self.label_flip > 0:
             flip_r = global_uniform(b, (1,), self.noise) < self.label_flip
@@ -108,26 +116,25 @@ class GAN(GenerativeModel):
             fake_labels = tf.where(flip_f, 1.0 - fake_labels, fake_labels)
 
         return minimize(self.d_optimizer, self.discriminator.trainable_variables,
-                        lambda: self.d_loss(real, fake, y, real_labels, fake_labels))
+                        lambda: self.d_loss(real, fake, real_labels, fake_labels))
 
     # The objective's two halves, per example; the conditional GAN adds its auxiliary classifier.
-    def d_loss(self, real, fake, y, real_labels=1.0, fake_labels=0.0):
+    def d_loss(self, real, fake, real_labels=1.0, fake_labels=0.0):
         """(per-example discriminator loss, real logits, fake logits)."""
-        real_logits = self.D(real, y, True)
-        fake_logits = self.D(fake, y, True)
+        real_logits = self.D(real, True)
+        fake_logits = self.D(fake, True)
         return losses.discriminator_loss(real_logits, fake_logits, real_labels, fake_labels), real_logits, fake_logits
 
-    def g_loss(self, fake, y):
-        return losses.generator_loss(self.D(fake, y, True))
+    def g_loss(self, fake):
+        return losses.generator_loss(self.D(fake, True))
 
     def train_step(self, data):
-        real, y = data
-        b = tf.shape(real)[0]
+        real = self.real_of(data)
         for _ in range(self.d_steps):
-            d_loss, real_logits, fake_logits = self._d_step(real, y)
-        z = global_normal(b, self.latent_shape, self.noise)
+            d_loss, real_logits, fake_logits = self._d_step(real)
+        latent = self.latent_like(real, self.noise)
         g_loss = minimize(self.g_optimizer, self.generator.trainable_variables,
-                          lambda: self.g_loss(self.G(z, y, True), y))
+                          lambda: self.g_loss(self.G(latent, True)))
         return self._track(d_loss, g_loss, real_logits, fake_logits)
 
     def _track(self, d_loss, g_loss, real_logits, fake_logits):
@@ -136,13 +143,17 @@ class GAN(GenerativeModel):
     def test_step(self, data):
         """The losses on held-out images, without updates: a discriminator that scores test
         images far below training images is overfitting them."""
-        real, y = data
-        b = tf.shape(real)[0]
-        fake = self.G(global_normal(b, self.latent_shape, self.eval_noise), y, False)
-        real_logits = self.D(real, y, False)
-        fake_logits = self.D(fake, y, False)
+        real = self.real_of(data)
+        fake = self.G(self.latent_like(real, self.eval_noise), False)
+        real_logits = self.D(real, False)
+        fake_logits = self.D(fake, False)
         return self._track(losses.discriminator_loss(real_logits, fake_logits), losses.generator_loss(fake_logits),
                            real_logits, fake_logits)
+
+
+def batch_size(samples):
+    """The batch size of images or of (image, label) pairs."""
+    return tf.shape(tf.nest.flatten(samples)[0])[0]
 
 
 def build(cfg: GANConfig, image_shape: tuple, data_scale: str, seed: int) -> GAN:

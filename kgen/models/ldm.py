@@ -123,7 +123,7 @@ class LatentDiffusion(DDPM):
         known_cells = -tf.nn.max_pool2d(-tf.reduce_min(mask, axis=-1, keepdims=True), f, f, "VALID")
         latent_mask = tf.broadcast_to(known_cells, tf.concat([tf.shape(images)[:1], self.latent_shape], 0))
         n = tf.shape(images)[0]
-        x = self.ddim.sample(self.eps_for(self.unconditional(n)), self.prior_noise(n, seed), seed, steps,
+        x = self.ddim.sample(self.eps_for(()), self.prior_noise(n, seed), seed, steps,
                              known=(self.to_x0(images * mask), latent_mask))
         return mask * images + (1.0 - mask) * self._to_unit(x)
 
@@ -149,7 +149,7 @@ class LatentDiffusion(DDPM):
             return self._to_unit(z)
 
         def sample_latents(num_samples, seed):
-            return self.ddim.sample(self.eps_for(self.sample_cond(num_samples, seed)),
+            return self.ddim.sample(self.eps_for(()),
                                     self.prior_noise(num_samples, seed), seed, None)
 
         out["encode"] = (encode, [self.image_spec()])
