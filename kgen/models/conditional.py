@@ -2,7 +2,10 @@
 
 Each is its unconditional family with the networks called on (input, label): the objectives are
 unchanged, so everything the trainer does for the family (strategies, checkpoints, TensorBoard,
-export) holds. What they add:
+export) holds, and the unconditional models never see a label. The cGAN's samples are (image,
+label) pairs, which the GAN's objective passes between its networks without looking inside; the
+CVAE and the CDDPM hand the VAE's and the DDPM's objectives their networks bound to the batch's
+labels (`coders`, `network_on`). What they add:
 
 - `sample(num_samples, seed)` draws the labels uniformly (a pure function of the seed);
 - `sample_class(labels, seed)` draws one image per requested label (the DDPM also takes
@@ -212,8 +215,6 @@ class ConditionalVAE(LabelledDecoder, VAE):
     (Sohn et al.'s CVAE with a label-independent prior). The likelihood bounds after training are
     bounds on log p(x|y) of the test images given their true labels."""
 
-    conditional = True
-
     def __init__(self, encoder, decoder, prior, num_classes=10, likelihood="bernoulli", likelihood_scale=None,
                  beta=1.0, kl_warmup_steps=0, kl="mc", seed=0, iwae_samples=1000, eval_images=0, **kwargs):
         super().__init__(encoder, decoder, prior, likelihood, likelihood_scale, beta, kl_warmup_steps, kl, seed,
@@ -223,15 +224,39 @@ class ConditionalVAE(LabelledDecoder, VAE):
         self.latent_shape = (self.latent_dim,)
         self.image_shape = tuple(encoder.input_shape[0][1:])
 
-    def E(self, x, y, training):
-        return self.encoder([x, y], training=training)
+    def encode(self, x, training=False, labels=None):
+        mean, log_var = tf.split(self.encoder([x, labels], training=training), 2, axis=-1)
+        return mean, log_var
 
-    def Dec(self, z, y, training):
-        return self.decoder([z, y], training=training)
+    def decode(self, z, training=False, labels=None):
+        return self.decoder([z, labels], training=training)
+
+    def coders(self, labels, draws=1):
+        """(encode, decode) bound to a batch's labels, for the VAE's objective; decode sees
+        `draws` codes per image, draw-major (log_weights)."""
+        return (lambda x, training: self.encode(x, training, labels),
+                lambda z, training: self.decode(z, training, tf.tile(labels, [draws])))
+
+    def train_step(self, data):
+        x, y = data
+        return self.elbo_step(x, *self.coders(y))
+
+    def test_step(self, data):
+        x, y = data
+        return self.track(**self.terms(x, False, *self.coders(y)))
+
+    def log_weights(self, x, k, chunk, labels):
+        return VAE.log_weights(self, x, k, chunk, *self.coders(labels, k))
+
+    def final_metrics(self, images, labels):
+        if not self.eval_images:
+            return {}
+        x, y = images[: self.eval_images], labels[: self.eval_images]
+        return self.bound_metrics(x, *self.likelihood_bounds(x, self.iwae_samples, y))
 
     def generate(self, z, labels=None):
         labels = self.grid_labels(tf.shape(z)[0]) if labels is None else labels
-        return self.decoded_to_unit(self.Dec(z, labels, False))
+        return self.decoded_to_unit(self.decode(z, False, labels))
 
     def endpoints(self):
         def encode(images, labels):

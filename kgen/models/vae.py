@@ -96,18 +96,14 @@ class VAE(GenerativeModel):
         self.make_trackers("loss", "reconstruction", "kl", "log_qz_x", "log_pz")
         self.built = True
 
-    # The networks as the objective calls them; the conditional VAE also passes the labels.
-    conditional = False
-
-    def E(self, x, y, training):
-        return self.encoder(x, training=training)
-
-    def Dec(self, z, y, training):
-        return self.decoder(z, training=training)
-
-    def encode(self, x, training=False, y=None):
-        mean, log_var = tf.split(self.E(x, y, training), 2, axis=-1)
+    # The networks as the objective calls them. The objective's methods also take them as
+    # arguments (encode, decode), which the conditional VAE passes bound to a batch's labels.
+    def encode(self, x, training=False):
+        mean, log_var = tf.split(self.encoder(x, training=training), 2, axis=-1)
         return mean, log_var
+
+    def decode(self, z, training=False):
+        return self.decoder(z, training=training)
 
     def posterior(self, mean, log_var):
         return tfd().MultivariateNormalDiag(loc=mean, scale_diag=tf.exp(0.5 * log_var))
@@ -120,7 +116,7 @@ class VAE(GenerativeModel):
         return tfd().Independent(tfd().Normal(loc=decoded, scale=sigma), reinterpreted_batch_ndims=3)
 
     def generate(self, z):
-        return self.decoded_to_unit(self.Dec(z, None, False))
+        return self.decoded_to_unit(self.decode(z))
 
     def decoded_to_unit(self, decoded):
         return tf.sigmoid(decoded) if self.likelihood == "bernoulli" else tf.clip_by_value(decoded, 0.0, 1.0)
@@ -140,13 +136,15 @@ class VAE(GenerativeModel):
         step = tf.cast(self.optimizer.iterations, tf.float32) + 1.0
         return self.beta * tf.minimum(1.0, step / float(self.kl_warmup_steps))
 
-    def terms(self, x, training, y=None):
-        """Per-example terms of the negative ELBO (nats)."""
-        mean, log_var = self.encode(x, training, y)
+    def terms(self, x, training, encode=None, decode=None):
+        """Per-example terms of the negative ELBO (nats); encode(x, training) -> (mean, log_var)
+        and decode(z, training) -> the decoder's output, the model's own by default."""
+        encode, decode = encode or self.encode, decode or self.decode
+        mean, log_var = encode(x, training)
         eps = global_normal(tf.shape(x)[0], self.latent_shape, self.noise if training else self.eval_noise)
         z = mean + tf.exp(0.5 * log_var) * eps
         posterior, prior = self.posterior(mean, log_var), self.prior.distribution()
-        log_px_z = self.observation(self.Dec(z, y, training)).log_prob(x)
+        log_px_z = self.observation(decode(z, training)).log_prob(x)
         log_qz_x = posterior.log_prob(z)
         log_pz = prior.log_prob(z)
         kl = tfd().kl_divergence(posterior, prior) if self.kl == "analytic" else log_qz_x - log_pz
@@ -158,45 +156,46 @@ class VAE(GenerativeModel):
             "log_pz": log_pz,
         }
 
-    def log_weights(self, x, k, chunk=0, y=None):
+    def log_weights(self, x, k, chunk=0, encode=None, decode=None):
         """log w_j = log p(x|z_j) + log p(z_j) - log q(z_j|x), z_j ~ q(z|x): [B, k]. `chunk`
         (the index of this batch of images) is folded into the noise seed, so that successive
-        batches do not reuse the same draws. With labels y, every term is conditioned on them."""
-        mean, log_var = self.encode(x, False, y)
+        batches do not reuse the same draws. decode receives the k draws of every image at once,
+        draw-major ([k * B] codes)."""
+        encode, decode = encode or self.encode, decode or self.decode
+        mean, log_var = encode(x, False)
         posterior = self.posterior(mean, log_var)
         b = tf.shape(x)[0]
         seed = tf.stack([tf.constant(self.seed, tf.int32), 7 + tf.cast(chunk, tf.int32)])
         z = tf.random.stateless_normal([k, b, self.latent_dim], seed=seed) * tf.exp(0.5 * log_var) + mean
         flat = tf.reshape(z, [k * b, self.latent_dim])
         x_rep = tf.tile(x, [k, 1, 1, 1])
-        y_rep = None if y is None else tf.tile(y, [k])
-        log_px = tf.reshape(self.observation(self.Dec(flat, y_rep, False)).log_prob(x_rep), [k, b])
+        log_px = tf.reshape(self.observation(decode(flat, False)).log_prob(x_rep), [k, b])
         log_w = log_px + self.prior.distribution().log_prob(z) - posterior.log_prob(z)
         return tf.transpose(log_w)
 
-    def likelihood_bounds(self, images, k, chunk=4096, labels=None):
+    def likelihood_bounds(self, images, k, *beside, chunk=4096):
         """Test-set bounds on log p(x) in nats per image: the ELBO (mean of log w) and the IWAE
-        bound log (1/k) sum_j w_j, which tightens as k grows (Burda et al. 2016). With labels:
-        bounds on log p(x|y)."""
+        bound log (1/k) sum_j w_j, which tightens as k grows (Burda et al. 2016). `beside`:
+        int arrays as long as `images`, passed on to log_weights (the conditional VAE's labels)."""
         per = max(1, chunk // k)
         elbo, iwae = [], []
-        if labels is None:
-            fn = tf.function(lambda x, c: self.log_weights(x, k, c))
-        else:
-            fn_y = tf.function(lambda x, c, y: self.log_weights(x, k, c, y))
+        fn = tf.function(lambda x, c, *more: self.log_weights(x, k, c, *more))
         for c, i in enumerate(range(0, len(images), per)):
             x, c_ = tf.constant(images[i : i + per], tf.float32), tf.constant(c, tf.int32)
-            log_w = fn(x, c_) if labels is None else fn_y(x, c_, tf.constant(labels[i : i + per], tf.int32))
+            log_w = fn(x, c_, *(tf.constant(a[i : i + per], tf.int32) for a in beside))
             elbo.append(tf.reduce_mean(log_w, axis=1).numpy())
             iwae.append((tf.reduce_logsumexp(log_w, axis=1) - np.log(k)).numpy())
         return np.concatenate(elbo), np.concatenate(iwae)
 
     def final_metrics(self, images, labels):
-        k, n = self.iwae_samples, self.eval_images
-        if not n:
+        if not self.eval_images:
             return {}
-        x = images[:n]
-        elbo, iwae = self.likelihood_bounds(x, k, labels=labels[:n] if self.conditional else None)
+        return self.bound_metrics(images[: self.eval_images], *self.likelihood_bounds(images[: self.eval_images],
+                                                                                      self.iwae_samples))
+
+    def bound_metrics(self, x, elbo, iwae):
+        """The likelihood bounds of `x` (per image, nats) as the run's metrics."""
+        k = self.iwae_samples
         out = {"images": int(len(x)), "iwae_samples": int(k)}
         if self.likelihood == "bernoulli":
             # grey levels under a Bernoulli: a cross-entropy, not a likelihood of the 256-level
@@ -216,18 +215,18 @@ class VAE(GenerativeModel):
         return out
 
     def train_step(self, data):
-        x, y = data
+        return self.elbo_step(data[0])
 
+    def elbo_step(self, x, encode=None, decode=None):
         def loss():
-            terms = self.terms(x, training=True, y=y)
+            terms = self.terms(x, True, encode, decode)
             return terms["loss"], terms
 
         _, terms = minimize(self.optimizer, self.trainable_variables, loss)
         return self.track(**terms)
 
     def test_step(self, data):
-        x, y = data
-        return self.track(**self.terms(x, training=False, y=y))
+        return self.track(**self.terms(data[0], False))
 
     def endpoints(self):
         def encode(images):
