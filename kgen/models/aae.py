@@ -12,7 +12,7 @@ from kgen.config import choices, num
 from kgen.errors import ConfigError
 from kgen.layers.priors import make_prior
 from kgen.layers.replicas import global_normal, global_uniform
-from kgen.models.base import CodingConfig, GenerativeModel, minimize, register
+from kgen.models.base import CodingConfig, GenerativeModel, PriorCoded, minimize, register
 from kgen.networks.conv import conv_net, deconv_net
 from kgen.networks.mlp import MLPNet, mlp_discriminator
 
@@ -42,7 +42,7 @@ class AAEConfig(CodingConfig):
 
 
 @keras.saving.register_keras_serializable(package="kgen")
-class AAE(GenerativeModel):
+class AAE(PriorCoded, GenerativeModel):
     """An adversarial autoencoder. Each `train_step` runs the paper's three phases in order:
 
         1. reconstruction: encoder + decoder minimise -log p(x | dec(enc(x))) (Bernoulli);
@@ -88,15 +88,6 @@ class AAE(GenerativeModel):
 
     def generate(self, z):
         return tf.sigmoid(self.decoder(z, training=False))
-
-    def prior_noise(self, n, seed):
-        return self.prior.from_base(self.prior.base_noise(n, seed))
-
-    def grid_noise(self, n, seed):
-        return self.prior.base_noise(n, seed)
-
-    def grid_images(self, noise):
-        return self.generate(self.prior.from_base(noise))
 
     def prior_batch(self, labels, noise):
         """Real samples for D, one per example, replica-count invariant."""

@@ -86,6 +86,20 @@ def average(per_example, local_batch):
     return tf.nn.compute_average_loss(per_example, global_batch_size=local_batch * n)
 
 
+class PriorCoded:
+    """Codes drawn from a prior layer (kgen.layers.priors) through its base noise, so that the
+    epoch grids keep one fixed draw of base noise while a learned prior moves (the VAE, the AAE)."""
+
+    def prior_noise(self, n, seed):
+        return self.prior.from_base(self.prior.base_noise(n, seed))
+
+    def grid_noise(self, n, seed):
+        return self.prior.base_noise(n, seed)
+
+    def grid_images(self, noise):
+        return self.generate(self.prior.from_base(noise))
+
+
 class GenerativeModel(keras.Model):
     """Base of every kgen model. Subclasses own `train_step` and declare:
 

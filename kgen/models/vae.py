@@ -13,7 +13,7 @@ from kgen.config import choices, num
 from kgen.errors import ConfigError
 from kgen.layers.priors import make_prior, tfd
 from kgen.layers.replicas import global_normal
-from kgen.models.base import CodingConfig, GenerativeModel, minimize, register
+from kgen.models.base import CodingConfig, GenerativeModel, PriorCoded, minimize, register
 from kgen.networks.conv import conv_net, deconv_net
 
 
@@ -41,7 +41,7 @@ class VAEConfig(CodingConfig):
 
 
 @keras.saving.register_keras_serializable(package="kgen")
-class VAE(GenerativeModel):
+class VAE(PriorCoded, GenerativeModel):
     """A VAE whose probabilistic parts are tfp.distributions: encoder -> posterior
     q(z|x) = N(mu, diag exp(log_var)), z by reparameterisation, decoder -> p(x|z) (Bernoulli on
     logits, or Gaussian with a fixed or learned scale), prior p(z) (standard normal, or a mixture
@@ -120,15 +120,6 @@ class VAE(GenerativeModel):
 
     def decoded_to_unit(self, decoded):
         return tf.sigmoid(decoded) if self.likelihood == "bernoulli" else tf.clip_by_value(decoded, 0.0, 1.0)
-
-    def prior_noise(self, n, seed):
-        return self.prior.from_base(self.prior.base_noise(n, seed))
-
-    def grid_noise(self, n, seed):
-        return self.prior.base_noise(n, seed)
-
-    def grid_images(self, noise):
-        return self.generate(self.prior.from_base(noise))
 
     def kl_weight(self, training):
         if not training or not self.kl_warmup_steps:
