@@ -156,7 +156,8 @@ def test_documented_parameter_counts(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_recipe_cites_its_seed_and_command(name):
     module = importlib.import_module(f"kgen.recipes.{name}")
-    # a seed document (../shared/seeds/000-004) and where in it: a section, slide, figure or table
+    # a seed document (seed 000 to 004, beside the repository, not read here) and where in it:
+    # a section, slide, figure or table
     doc = " ".join(module.__doc__.split())
     assert re.search(r"\bseed 00[0-4]\b", doc, re.I), "cite the seed document the defaults come from"
     assert re.search(r"\b(section|slides?|figure|table)s? [\"\d]", doc, re.I), "cite the seed's section"
