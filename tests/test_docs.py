@@ -73,3 +73,16 @@ def test_model_docstrings_name_the_constructors_arguments(cls):
     names = [n.strip() for line in args.splitlines() if re.match(r"^\s{8}\w[\w, ]*:", line)
              for n in line.split(":")[0].split(",")]
     assert names and set(names) <= params, set(names) - params
+
+
+def test_readme_layout_names_every_module_and_folder():
+    """README's layout section is the map a contributor reads first: each kgen module, each
+    package, each benchmark script and each top-level folder appears in it by name."""
+    layout = (ROOT / "README.md").read_text().split("## Layout", 1)[1].split("\n## ", 1)[0]
+    wanted = [f"kgen/{p.name}" for p in sorted((ROOT / "kgen").glob("*.py")) if p.name != "__init__.py"]
+    wanted += [f"kgen/{p.name}/" for p in sorted((ROOT / "kgen").iterdir())
+               if p.is_dir() and (p / "__init__.py").exists()]
+    wanted += [p.name for p in sorted((ROOT / "benchmarks").glob("*.py"))]
+    wanted += ["recipes/", "benchmarks/", "scripts/", "tests/", "tests/helpers/"]
+    missing = [name for name in wanted if name not in layout]
+    assert not missing, f"README's layout section does not mention {missing}"

@@ -3,11 +3,18 @@
 
 from __future__ import annotations
 
-from kgen.config import ConfigError, Recipe
-from kgen.models import aae, autoencoder, avb, conditional, ddpm, flow, gan, ldm, vae  # noqa: F401  (each registers its family)
+import importlib
+import pkgutil
 
-__all__ = ["aae", "autoencoder", "avb", "conditional", "ddpm", "flow", "gan", "ldm", "vae", "build", "family_config", "FAMILIES"]
+from kgen.config import ConfigError, Recipe
 from kgen.models.base import FAMILIES
+
+# Every module of this package is imported, so that a saved run's family resolves by name
+# (`family_config`) without its recipe: a new family is its file here, nothing to list.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["build", "family_config", "FAMILIES"]
 
 
 def build(recipe: Recipe, image_shape: tuple):
