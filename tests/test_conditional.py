@@ -113,6 +113,27 @@ def test_the_auxiliary_classifier_adds_its_cross_entropy_on_real_and_asked_for_c
     assert {"class_acc_real", "class_acc_fake"} <= set(model.trackers)
 
 
+def test_validation_scores_the_auxiliary_classifier_once_on_the_batch_and_its_fakes(tmp_path):
+    """test_step's class accuracies are over this batch's real digits and one fake per digit (no
+    second fake batch), and its d_loss carries the auxiliary term as training's does."""
+    from kgen import losses
+
+    model = model_of(tmp_path, "cgan", **{"model.aux_weight": "0.5"})
+    real = tf.random.stateless_uniform((8, 28, 28, 1), seed=(5, 3), minval=-1.0, maxval=1.0)
+    y = tf.constant([0, 1, 2, 3, 4, 5, 6, 9])
+    start = model.eval_noise.state.numpy()
+    out = model.test_step((real, y))
+    model.eval_noise.state.assign(start)  # the same fakes again
+    fake = model.G(model.latent_like((real, y), model.eval_noise), False)
+    (real_logits, real_classes), (fake_logits, _) = (model.D_and_classes(v, False) for v in ((real, y), fake))
+    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=real_classes)
+    want = np.mean(losses.discriminator_loss(real_logits, fake_logits).numpy() + 0.5 * ce.numpy())
+    np.testing.assert_allclose(float(out["d_loss"]), want, rtol=1e-5)  # float32 sums of 8 terms
+    accuracy = np.mean(np.argmax(real_classes.numpy(), -1) == y.numpy())
+    np.testing.assert_allclose(float(out["class_acc_real"]), accuracy, atol=1e-6)  # a mean of 8 exact 0/1
+    assert [float(model.trackers[k].count) for k in ("class_acc_real", "class_acc_fake", "d_loss")] == [8.0] * 3
+
+
 def test_unlabelled_data_is_refused_with_the_fix(tmp_path, monkeypatch):
     from kgen.data import bundle as bundle_lib
 

@@ -154,32 +154,23 @@ class ConditionalGAN(LabelledDecoder, GAN):
 
     # Real images only teach D's classifier: fakes of the wrong class labelled as asked would
     # teach it to accept them (a known weakness of AC-GAN's fake term, Gong et al. 2019).
-    def d_loss(self, real, fake, real_labels=1.0, fake_labels=0.0):
+    def d_loss(self, real, fake, real_labels=1.0, fake_labels=0.0, training=True):
         if not self.aux_weight:
-            return super().d_loss(real, fake, real_labels, fake_labels)
-        real_logits, real_classes = self.D_and_classes(real, True)
-        fake_logits = self.D(fake, True)
+            return super().d_loss(real, fake, real_labels, fake_labels, training)
+        real_logits, real_classes = self.D_and_classes(real, training)
+        fake_logits = self.D(fake, training)
         loss = losses.discriminator_loss(real_logits, fake_logits, real_labels, fake_labels)
         return loss + self._aux(real_classes, real[1], "class_acc_real"), real_logits, fake_logits
 
-    def g_loss(self, fake):
+    def g_loss(self, fake, training=True):
         if not self.aux_weight:
-            return super().g_loss(fake)
-        logits, classes = self.D_and_classes(fake, True)
+            return super().g_loss(fake, training)
+        logits, classes = self.D_and_classes(fake, training)
         return losses.generator_loss(logits) + self._aux(classes, fake[1], "class_acc_fake")
 
     def generate(self, z, labels=None):
         labels = self.grid_labels(tf.shape(z)[0]) if labels is None else labels
         return self.to_unit(self.G((z, labels), False)[0])
-
-    def test_step(self, data):
-        out = GAN.test_step(self, data)
-        if not self.aux_weight:
-            return out
-        fake = self.G(self.latent_like(data, self.eval_noise), False)
-        for sample, name in ((data, "class_acc_real"), (fake, "class_acc_fake")):
-            self._aux(self.D_and_classes(sample, False)[1], sample[1], name)
-        return {k: m.result() for k, m in self.trackers.items()}
 
     def endpoints(self):
         return {**GAN.endpoints(self), "sample_class": self.sample_class_endpoint()}

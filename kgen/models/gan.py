@@ -119,14 +119,14 @@ class GAN(GenerativeModel):
                         lambda: self.d_loss(real, fake, real_labels, fake_labels))
 
     # The objective's two halves, per example; the conditional GAN adds its auxiliary classifier.
-    def d_loss(self, real, fake, real_labels=1.0, fake_labels=0.0):
+    def d_loss(self, real, fake, real_labels=1.0, fake_labels=0.0, training=True):
         """(per-example discriminator loss, real logits, fake logits)."""
-        real_logits = self.D(real, True)
-        fake_logits = self.D(fake, True)
+        real_logits = self.D(real, training)
+        fake_logits = self.D(fake, training)
         return losses.discriminator_loss(real_logits, fake_logits, real_labels, fake_labels), real_logits, fake_logits
 
-    def g_loss(self, fake):
-        return losses.generator_loss(self.D(fake, True))
+    def g_loss(self, fake, training=True):
+        return losses.generator_loss(self.D(fake, training))
 
     def train_step(self, data):
         real = self.real_of(data)
@@ -145,10 +145,8 @@ class GAN(GenerativeModel):
         images far below training images is overfitting them."""
         real = self.real_of(data)
         fake = self.G(self.latent_like(real, self.eval_noise), False)
-        real_logits = self.D(real, False)
-        fake_logits = self.D(fake, False)
-        return self._track(losses.discriminator_loss(real_logits, fake_logits), losses.generator_loss(fake_logits),
-                           real_logits, fake_logits)
+        d_loss, real_logits, fake_logits = self.d_loss(real, fake, training=False)
+        return self._track(d_loss, self.g_loss(fake, training=False), real_logits, fake_logits)
 
 
 def batch_size(samples):
