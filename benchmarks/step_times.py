@@ -4,9 +4,10 @@
         --args="--data.path=../shared/data/faces/train --data.test_path=../shared/data/faces/test" \\
         --out=docs/results/faces/step_times.json
 
-Each recipe trains in a fresh process for `--seconds` (nothing else should run meanwhile), with a
-TensorBoard scalar every 10 steps; the seconds per step are the median over those 10-step
-intervals after the first (which holds the trace), so start-up and data loading do not count.
+Each recipe trains in a fresh process for `--seconds` (nothing else should run meanwhile), with
+its `budget` settings (those kgen.results trains it with) and a TensorBoard scalar every 10
+steps; the seconds per step are the median over those 10-step intervals after the first (which
+holds the trace), so start-up and data loading do not count.
 `--budget` / (seconds per step) is the `--train.max_steps` that gives runs "the same compute"
 whatever else later shares the machine: a wall-clock budget is equal compute only on a quiet
 machine, a step count everywhere. A two-stage recipe (mnist_ldm, faces_ldm) trains each stage for
@@ -45,14 +46,16 @@ def measure(name: str, opts: Options) -> dict:
     timing goes under `first_stage`."""
     import importlib
 
-    first = getattr(importlib.import_module(f"kgen.recipes.{name}"), "AUTOENCODER", None)
+    module = importlib.import_module(f"kgen.recipes.{name}")
+    first = getattr(module, "AUTOENCODER", None)
     stages = {"": name} if first is None else {"autoencoder.": first.name, "": name}
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", f"kgen.recipes.{name}", f"--train.logdir={tmp}", "--train.verbose=0",
                f"--train.export_dir={tmp}/saved_models"]
         for prefix in stages:
             cmd += [f"--{prefix}train.time_budget={opts.seconds:g}", f"--{prefix}train.log_every_steps={opts.every}"]
-        cmd += shlex.split(opts.args)
+        # the recipe's budget-run settings, as kgen.results trains it: its steps are what is timed
+        cmd += [f"--{k}={v}" for k, v in module.RECIPE.budget.items()] + shlex.split(opts.args)
         print("$ python " + " ".join(cmd[1:]), flush=True)
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
