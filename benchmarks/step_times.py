@@ -97,12 +97,13 @@ def _lr_tag(run_dir: Path) -> str:
 
 def main(argv: list[str]) -> int:
     def body(opts, names):
-        out = {name: measure(name, opts) for name in names}
-        print(json.dumps(out, indent=2))
-        if opts.out:
-            Path(opts.out).parent.mkdir(parents=True, exist_ok=True)
-            old = json.loads(Path(opts.out).read_text()) if Path(opts.out).exists() else {}
-            Path(opts.out).write_text(json.dumps({**old, **out}, indent=2) + "\n")
+        for name in names:  # each recipe's time is kept as soon as it is measured
+            out = {name: measure(name, opts)}
+            print(json.dumps(out, indent=2), flush=True)
+            if opts.out:
+                Path(opts.out).parent.mkdir(parents=True, exist_ok=True)
+                old = json.loads(Path(opts.out).read_text()) if Path(opts.out).exists() else {}
+                Path(opts.out).write_text(json.dumps({**old, **out}, indent=2) + "\n")
 
     return args.run_main("step_times", argv, Options(), __doc__, body, positional=None)
 

@@ -49,6 +49,17 @@ def test_results_table_end_to_end_with_the_conditional_columns_and_resume(tmp_pa
     assert (tmp_path / "out" / "results.md").read_text() == table
 
 
+def test_one_seed_recipes_train_at_the_first_seed_only(tmp_path, monkeypatch):
+    runs = []
+    monkeypatch.setattr(results, "run_recipe", lambda name, seed, *rest: runs.append((name, seed)))
+    monkeypatch.setattr(results, "write_table", lambda *a: None)
+    argv = ["--data-path=mnist.npz", "--recipes=mnist_vae,mnist_aae", "--seeds=3,1", "--one-seed=mnist_aae",
+            f"--out={tmp_path}"]
+    assert results.main(argv) == 0
+    assert runs == [("mnist_vae", 3), ("mnist_aae", 3), ("mnist_vae", 1)]
+    assert results.main([*argv[:-2], "--one-seed=mnist_gan", f"--out={tmp_path}"]) == 2  # not in --recipes
+
+
 def test_results_needs_full_mnist(capsys):
     assert results.main(["--budget=1m"]) == 2
     assert "--data-path is required" in capsys.readouterr().err
