@@ -48,6 +48,13 @@ RECIPE = Recipe(
         "model.network.hidden": 64,
         "train.epochs": 10,
     },
+    # the results table's budgeted row (kgen.results)
+    budget={"model.network.steps": "8", "model.network.hidden": "64"},
+    budget_reason=(
+        "Glow's 19.5M-parameter network is a GPU job: on 2 CPU cores it made fewer than 20 steps of 64 in 90 s "
+        "(benchmarks/step_times.py, 2026-12-02), so 10 minutes would be about a hundred. This row uses the "
+        "`--quick` network (8 steps per level of width 64, 152,192 parameters: 1.999 bits/dim after 4,000 "
+        "steps on full MNIST, docs/results/flow/results.md) with the recipe's optimizer and batch."),
 )
 
 if __name__ == "__main__":
