@@ -12,7 +12,9 @@ import numpy as np
 
 def grid(images: np.ndarray, cols: int, pad: int = 1) -> np.ndarray:
     """[N, H, W, C] floats in [0, 1] -> one uint8 picture with `cols` columns, 1-pixel white gaps."""
-    images = np.clip(np.asarray(images, dtype=np.float32), 0.0, 1.0)
+    # a diverged pixel (a young flow's inverse can overflow) draws as black, not as whatever a
+    # NaN casts to
+    images = np.clip(np.nan_to_num(np.asarray(images, dtype=np.float32), nan=0.0), 0.0, 1.0)
     n, h, w, c = images.shape
     rows = -(-n // cols)
     out = np.ones((rows * (h + pad) + pad, cols * (w + pad) + pad, c), np.float32)

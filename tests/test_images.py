@@ -1,4 +1,4 @@
-"""Image folders made by the tests: nested jpg/png, a corrupt file, a non-image file."""
+"""Images in and out: folders made by the tests (nested jpg/png, a corrupt file, a non-image file), and the grid that draws samples."""
 
 import numpy as np
 import pytest
@@ -92,3 +92,11 @@ def test_quick_face_runs_say_they_train_on_digits():
     assert "--data.path=/path/to/img_align_celeba" in cli.digits_notice(celeba_gan.RECIPE, quick)
     on_faces = runs.resolve(celeba_gan.RECIPE, {"data.path": "/faces"})[0]
     assert cli.digits_notice(celeba_gan.RECIPE, on_faces) is None
+
+
+def test_a_grid_draws_diverged_pixels_black_and_clips_the_rest():
+    from kgen import figures
+
+    images = np.array([np.nan, np.inf, -np.inf, 0.5, 2.0, -1.0], np.float32).reshape(6, 1, 1, 1)
+    picture = figures.grid(images, cols=6, pad=0)
+    assert picture[0, :, 0].tolist() == [0, 255, 0, 128, 255, 0]
