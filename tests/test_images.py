@@ -1,4 +1,5 @@
-"""Images in and out: folders made by the tests (nested jpg/png, a corrupt file, a non-image file), and the grid that draws samples."""
+"""Images in and out: folders made by the tests (nested jpg/png, a corrupt file, a non-image
+file), and the grid that draws samples."""
 
 import numpy as np
 import pytest
