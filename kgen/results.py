@@ -44,8 +44,8 @@ from kgen import report, runs
 from kgen.config import duration, num
 from kgen.errors import ConfigError, KgenError
 
-MNIST_RECIPES = ("mnist_vae", "mnist_dcgan", "mnist_ddpm", "mnist_aae", "mnist_avb")
-CONDITIONAL_RECIPES = ("mnist_cgan", "mnist_cvae", "mnist_cddpm")  # also in the table when asked for
+# the default table: the MNIST recipes of seeds 001-003 (any recipe can join with --recipes)
+DEFAULT_RECIPES = ("mnist_vae", "mnist_dcgan", "mnist_ddpm", "mnist_aae", "mnist_avb")
 _GUIDED_COST = (
     "Every guided DDIM step runs the U-Net twice (with and without the label): at 20 steps a sample costs 40 "
     "U-Net passes, about 10 samples/s on 2 CPU cores, so the five-weight sweep on 10,000 samples each would take "
@@ -70,8 +70,6 @@ AUGMENT_CHANGES: dict[str, tuple[dict[str, str], str]] = {
 }
 
 
-FACE_RECIPES = ("celeba_gan", "celeba_vae", "celeba_mlp_gan", "faces_ldm")
-LATENT_RECIPES = ("mnist_ldm",)  # also in the MNIST table when asked for
 EPOCHS_OUT_OF_THE_WAY = 100_000  # a budgeted run's epochs: the budget, not the recipe's epochs, ends it
 # A two-stage recipe's (latent diffusion's) share of the budget for its first stage. Rombach et al.
 # train a first stage once and reuse it, so the literature gives no split; a quarter is what
@@ -82,6 +80,16 @@ FIRST_STAGE_SHARE = 0.25
 
 def recipe_of(name: str):
     return importlib.import_module(f"kgen.recipes.{name}").RECIPE
+
+
+# What a table does with a recipe follows from the recipe itself: its data (an image folder is a
+# face table's, with the held-out folder as reference) and whether its model takes labels.
+def on_faces(name: str) -> bool:
+    return recipe_of(name).data.name == "image_folder"
+
+
+def conditional(name: str) -> bool:
+    return hasattr(recipe_of(name).model, "num_classes")
 
 
 def first_stage_of(name: str):
@@ -103,7 +111,7 @@ class Options:
     test_path: str = ""  # face recipes: the held-out image folder (validation, and the evaluation reference)
     budget: float = duration(1200.0)  # training per run (20m, 1.5h, 90s); 0: each recipe's own epochs
     step_times: str = ""  # benchmarks/step_times.py's JSON: turn the budget into --train.max_steps per recipe
-    recipes: str = ",".join(MNIST_RECIPES)
+    recipes: str = ",".join(DEFAULT_RECIPES)
     seeds: str = "0"  # training seeds, comma-separated: one run per recipe and seed
     # recipes (comma-separated, among --recipes) trained at the first seed only, for rows no claim
     # compares (the hybrids); the table's seed count says so
@@ -169,7 +177,7 @@ def evaluate_settings(name: str, opts: Options) -> dict[str, str]:
     evaluation seed is 0 for every run: the reference's parts, which the verdicts pair across
     runs, then match."""
     settings = {"num-samples": str(opts.num_samples), "seed": "0"}
-    if name in FACE_RECIPES:
+    if on_faces(name):
         if opts.test_path:
             settings["reference"] = opts.test_path
     elif opts.quick:
@@ -243,7 +251,7 @@ def run_recipe(name: str, seed: int, opts: Options, state: dict, out: Path, logd
         print(f"kgen.results: evaluating {name} on {wanted} samples", flush=True)
         _run(eval_cmd, log)
         metrics = json.loads(metrics_path.read_text())
-    if name in CONDITIONAL_RECIPES and opts.augment:
+    if conditional(name) and opts.augment:
         aug_cmd = augment_command(run_dir, opts)
         entry["augment_command"] = shown(aug_cmd)
         if "cas" not in metrics:
@@ -333,7 +341,7 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
     done = {n: [e for e in state.values() if e.get("done") and e.get("recipe") == n and e.get("seed") in seeds]
             for n in names}
     done = {n: sorted(es, key=lambda e: e["seed"]) for n, es in done.items() if es}
-    faces = any(n in FACE_RECIPES for n in names)
+    faces = any(on_faces(n) for n in names)
     extra = FACE_COLUMNS if faces else MNIST_COLUMNS
     columns = COLUMNS + extra
     reference = (f"the held-out images of `{opts.test_path}` in the face metric's features (kgen/metrics/faces.py; "
@@ -375,11 +383,11 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
     measured = sorted({e["seed"] for es in done.values() for e in es})
     budget = report.budget_of(rows) + f" ({budget_text(opts, names).split(' (')[0].replace('*', '')}), training seed" + (
         "s " if len(measured) > 1 else " ") + ", ".join(map(str, measured))
-    if report.claims(rows, budget) or any(n in MNIST_RECIPES or n in FACE_RECIPES for n in names):
+    if report.claims(rows, budget) or not all(conditional(n) for n in names):
         lines += ["", *report.claims_section(rows, budget, "The seeds' claims at this budget")]
     augmented = report.augmentation_lines(rows)
     augmented += [f"- `{n}`: not measured in this table; `python -m kgen.augment {es[0]['run_dir']} --data-path=...` "
-                  "measures it." for n, es in done.items() if n in CONDITIONAL_RECIPES and "cas" not in es[0]["metrics"]]
+                  "measures it." for n, es in done.items() if conditional(n) and "cas" not in es[0]["metrics"]]
     if augmented:
         lines += ["", "## Generated digits as training data (seed 003)", "", *augmented]
     guided = [n for n in done if (out / f"{n}_guidance.png").exists()]
@@ -421,11 +429,11 @@ def build_table(opts: Options, _) -> Path:
         raise ConfigError("--data-path is required: the table is measured on full MNIST "
                           "(an .npz with x_train, y_train, x_test, y_test, or the IDX folder)")
     names = opts.recipes.split(",")
-    valid = MNIST_RECIPES + CONDITIONAL_RECIPES + LATENT_RECIPES + FACE_RECIPES
+    valid = importlib.import_module("kgen.recipes").NAMES  # every recipe file, as recipe_of loads them
     unknown = [n for n in names if n not in valid]
     if unknown:
         raise ConfigError(f"--recipes: unknown {unknown}; valid: {', '.join(valid)}")
-    if any(n in FACE_RECIPES for n in names) and any(n not in FACE_RECIPES for n in names):
+    if len({on_faces(n) for n in names}) > 1:
         raise ConfigError("--recipes: face and MNIST recipes read different data; make one table of each")
     seeds = seeds_of(opts)
     one_seed = [n for n in opts.one_seed.split(",") if n]

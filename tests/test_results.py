@@ -60,6 +60,16 @@ def test_one_seed_recipes_train_at_the_first_seed_only(tmp_path, monkeypatch):
     assert results.main([*argv[:-2], "--one-seed=mnist_gan", f"--out={tmp_path}"]) == 2  # not in --recipes
 
 
+def test_what_a_table_does_with_a_recipe_follows_from_the_recipe():
+    """Face tables take the recipes that read an image folder, augmentation the ones whose model
+    takes labels: no list to keep beside the recipes folder."""
+    from kgen.recipes import NAMES
+
+    assert [n for n in NAMES if results.on_faces(n)] == ["celeba_gan", "celeba_mlp_gan", "celeba_vae", "faces_ddpm",
+                                                         "faces_ldm"]
+    assert [n for n in NAMES if results.conditional(n)] == ["mnist_cddpm", "mnist_cgan", "mnist_cvae"]
+
+
 def test_results_needs_full_mnist(capsys):
     assert results.main(["--budget=1m"]) == 2
     assert "--data-path is required" in capsys.readouterr().err
