@@ -321,7 +321,7 @@ FACE_COLUMNS = (
 
 def budget_text(opts: Options, names: list[str]) -> str:
     if not opts.budget:
-        return "each recipe's own epochs"
+        return "its own epochs (`train.epochs`, no budget)"
     if opts.step_times:
         steps = ", ".join(f"`{n}` " + " + ".join(f"{max_steps(n, opts, st):,}" for st in stage_budgets(n, opts.budget))
                           + (" (first stage + second, a quarter of the budget for the first: FIRST_STAGE_SHARE)"
@@ -347,10 +347,11 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
     reference = (f"the held-out images of `{opts.test_path}` in the face metric's features (kgen/metrics/faces.py; "
                  "docs/results/faces/metric_validation.md)" if faces else
                  "the MNIST test set in the feature space of kgen's MNIST classifier")
+    title = "at equal compute" if opts.budget else "at each recipe's own epochs"
     lines = [
-        f"# Results at equal compute{' on faces' if faces else ''}",
+        f"# Results {title}{' on faces' if faces else ''}",
         "",
-        f"Each recipe trained for {budget_text(opts, names)} ({os.cpu_count()} CPU cores), with the recipe's own "
+        f"Each recipe trained ({os.cpu_count()} CPU cores) for {budget_text(opts, names)}, with the recipe's own "
         f"settings, training seeds {', '.join(map(str, seeds))}; then evaluated on {opts.num_samples:,} samples "
         f"against {reference} (`python -m kgen.evaluate`). With several seeds a cell is the mean ± sd over them; "
         "a number is comparable only within one feature space, reference set and number of samples. Lower FID and "

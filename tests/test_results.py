@@ -70,6 +70,14 @@ def test_what_a_table_does_with_a_recipe_follows_from_the_recipe():
     assert [n for n in NAMES if results.conditional(n)] == ["mnist_cddpm", "mnist_cgan", "mnist_cvae"]
 
 
+def test_a_table_of_own_epochs_says_so_in_its_title(tmp_path):
+    for budget, title in ((0.0, "# Results at each recipe's own epochs"), (600.0, "# Results at equal compute")):
+        opts = results.Options(budget=budget, data_path="mnist.npz", recipes="mnist_vae")
+        text = results.write_table({}, opts, tmp_path).read_text()
+        assert text.splitlines()[0] == title
+        assert ("for its own epochs (`train.epochs`, no budget)," in text) == (budget == 0)
+
+
 def test_results_needs_full_mnist(capsys):
     assert results.main(["--budget=1m"]) == 2
     assert "--data-path is required" in capsys.readouterr().err
