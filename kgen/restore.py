@@ -7,12 +7,15 @@ generation): inpainting and outpainting, denoising, super-resolution (ILVR) and 
     python -m kgen.restore mnist_ddpm --mode=superres --factor=2|4 [--input=LOW_RES_IMAGES]
     python -m kgen.restore mnist_ddpm --mode=edit --strength=0.5 [--input=ROUGH_IMAGES]
     python -m kgen.restore logs/mnist_ddpm/<date-time> --mode=inpaint
+    python -m kgen.restore faces_ddpm --mode=superres --factor=4 --samples=8
 
 The model is a run's last checkpoint (EMA weights): the run directory given, or the latest run of
 the recipe named (under --logdir). Without --input the first 8 test images are used (for denoise,
 noised with --sigma first so the figure shows a known truth; for superres, averaged over
---factor x --factor blocks; for edit, with a blot: a 6x6 white square at a seeded place). Writes a
-before/after grid into the run directory.
+--factor x --factor blocks; for edit, with a blot: a white square of 6/28 of the side at a seeded
+place, 6x6 on MNIST). `--samples=N` starts from N of the model's own samples instead (seeded by
+--seed), degraded the same way: a figure that shows no image of the dataset, for data whose
+images may not be published (faces). Writes a before/after grid into the run directory.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class Options:
     factor: int | None = num(None, 2, kind=int)  # superres: the upscaling factor (2 or 4 for MNIST); none: 2
     strength: float | None = num(None, 0, 1, kind=float)  # edit: SDEdit's noise level; none: 0.5
     seed: int = num(0)
+    samples: int = num(0)  # start from this many of the model's own samples, not test images (0: test images)
     logdir: str = "logs"  # where to look for the latest run of a recipe given by name
 
 
@@ -91,11 +95,13 @@ def mask_for(kind: str, shape: tuple, cfg, seed: int) -> np.ndarray:
     return np.broadcast_to(known, shape).copy()
 
 
-def blot(images: np.ndarray, seed: int, side: int = 6) -> np.ndarray:
-    """The edit mode's stated corruption: a side x side white square at a seeded place per image."""
+def blot(images: np.ndarray, seed: int, side: int | None = None) -> np.ndarray:
+    """The edit mode's stated corruption: a side x side white square at a seeded place per image;
+    by default 6/28 of the image's side (6x6 on MNIST, 14x14 on 64x64 faces)."""
     out = images.copy()
     rng = np.random.default_rng(seed)
     h, w = out.shape[1:3]
+    side = max(1, round(6 * h / 28)) if side is None else side
     for im in out:
         top, left = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
         im[top : top + side, left : left + side] = 1.0
@@ -103,7 +109,7 @@ def blot(images: np.ndarray, seed: int, side: int = 6) -> np.ndarray:
 
 
 def run_restore(run_dir: Path, mode: str, input_path: str = "", sigma: float = 0.2, seed: int = 0,
-                mask_kind: str = "bottom", factor: int = 2, strength: float = 0.5) -> Path:
+                mask_kind: str = "bottom", factor: int = 2, strength: float = 0.5, samples: int = 0) -> Path:
     recipe = runs.read_recipe(run_dir)
     recipe = runs.configure(recipe)
     cfg = recipe.data
@@ -111,11 +117,11 @@ def run_restore(run_dir: Path, mode: str, input_path: str = "", sigma: float = 0
     if not hasattr(model, "inpaint"):
         raise ConfigError(f"--mode={mode} needs a diffusion recipe; {recipe.name} cannot restore images")
     Checkpointer(run_dir / "checkpoints").restore(model)
-    if input_path:
-        x = read_inputs(input_path, cfg)
+    if samples:
+        x = tf.clip_by_value(tf.cast(model.sample(samples, seed), tf.float32), 0.0, 1.0)
     else:
-        x = data_lib.load(cfg, recipe.seed).test_images[:8]
-    x = tf.constant(data_lib.to_unit(x))
+        x = tf.constant(data_lib.to_unit(read_inputs(input_path, cfg) if input_path
+                                         else data_lib.load(cfg, recipe.seed).test_images[:8]))
     h, w = x.shape[1:3]
     if mode == "inpaint":
         mask = mask_for(mask_kind, tuple(x.shape), cfg, seed)
@@ -155,8 +161,11 @@ def main(argv: list[str]) -> int:
             raise ConfigError(f"--factor={opts.factor} is for --mode=superres, not --mode={opts.mode}")
         if opts.strength is not None and opts.mode != "edit":
             raise ConfigError(f"--strength={opts.strength} is for --mode=edit, not --mode={opts.mode}")
+        if opts.samples and opts.input:
+            raise ConfigError(f"--samples={opts.samples} starts from the model's samples, --input={opts.input} from "
+                              "your images: give one of them")
         run_restore(find_run(targets[0], opts.logdir), opts.mode, opts.input, opts.sigma, opts.seed, opts.mask or "bottom",
-                    opts.factor or 2, 0.5 if opts.strength is None else opts.strength)
+                    opts.factor or 2, 0.5 if opts.strength is None else opts.strength, opts.samples)
 
     return args_lib.run_main("kgen.restore", argv, Options(), __doc__, body, positional=1)
 

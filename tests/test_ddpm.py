@@ -178,7 +178,7 @@ def test_mirrored_ddpm_step_equals_single_device(tmp_path, mirrored):
 def test_run_export_round_trip_and_restore_from_the_run(tmp_path, capsys):
     from PIL import Image
 
-    from kgen import restore
+    from kgen import figures, restore
 
     assert restore.main([str(tmp_path / "logs" / "tiny_ddpm" / "none"), "--mode=inpaint"]) == 2  # no run there
     assert "neither a run directory" in capsys.readouterr().err
@@ -244,6 +244,14 @@ def test_run_export_round_trip_and_restore_from_the_run(tmp_path, capsys):
     assert np.asarray(Image.open(run_dir / "restore_superres.png")).shape == (3 * 9 + 1, 8 * 9 + 1)
     assert restore.main([str(run_dir), "--mode=edit", "--strength=0.4"]) == 0
     assert np.asarray(Image.open(run_dir / "restore_edit.png")).shape == (3 * 9 + 1, 8 * 9 + 1)
+    # from the model's own samples (no dataset image in the figure): its last row is them
+    assert restore.main([str(run_dir), "--mode=superres", "--samples=3", "--seed=5"]) == 0
+    rows = np.asarray(Image.open(run_dir / "restore_superres.png")).astype(np.int32)
+    assert rows.shape == (3 * 9 + 1, 3 * 9 + 1)
+    own = figures.grid(result.model.sample(3, 5).numpy(), 3)[..., 0]  # one row of 3 samples, gaps included
+    np.testing.assert_allclose(rows[-(9 + 1):], own.astype(np.int32), atol=1)  # uint8 rounding
+    assert restore.main([str(run_dir), "--mode=edit", "--samples=3", f"--input={tmp_path / 'noisy.png'}"]) == 2
+    assert "give one of them" in capsys.readouterr().err
     capsys.readouterr()
     assert restore.main([str(run_dir), "--mode=superres", "--factor=3"]) == 2
     assert "do not divide by it (try one of 2, 4, 8)" in capsys.readouterr().err
