@@ -311,6 +311,7 @@ MNIST_COLUMNS = (
     ("-ELBO nats (Bernoulli: cross-entropy)", lambda m, r: report.neg_elbo(m)),
     ("-log p (IWAE) nats (idem)", lambda m, r: report.neg_elbo(m, "nll_iwae")),
     ("conditional accuracy", lambda m, r: m.get("conditional_accuracy")),
+    ("test bits/dim (flow: exact)", lambda m, r: m.get("test_bits_per_dim")),
 )
 FACE_COLUMNS = (
     ("face detection rate", lambda m, r: m.get("face_detection_rate")),
@@ -343,7 +344,9 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
     done = {n: sorted(es, key=lambda e: e["seed"]) for n, es in done.items() if es}
     faces = any(on_faces(n) for n in names)
     extra = FACE_COLUMNS if faces else MNIST_COLUMNS
-    columns = COLUMNS + extra
+    # a family's own measure (the flow's bits/dim, the VAE's bounds) is a column when a row has it
+    columns = COLUMNS + tuple(c for c in extra if any(c[1](e["metrics"], e.get("reached", {})) is not None
+                                                      for es in done.values() for e in es))
     reference = (f"the held-out images of `{opts.test_path}` in the face metric's features (kgen/metrics/faces.py; "
                  "docs/results/faces/metric_validation.md)" if faces else
                  "the MNIST test set in the feature space of kgen's MNIST classifier")

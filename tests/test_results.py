@@ -78,6 +78,19 @@ def test_a_table_of_own_epochs_says_so_in_its_title(tmp_path):
         assert ("for its own epochs (`train.epochs`, no budget)," in text) == (budget == 0)
 
 
+def test_a_familys_own_measure_is_a_column_only_where_a_row_has_it(tmp_path):
+    """The flow's exact bits/dim gets a column; the VAE's bounds, which no row here has, do not."""
+    entry = {"recipe": "mnist_flow", "seed": 0, "done": True, "reached": {"steps": 10},
+             "metrics": {"fid": 3.0, "kid": 0.1, "test_bits_per_dim": 1.54321},
+             "row": {"recipe": "mnist_flow"}, "run_dir": str(tmp_path / "mnist_flow" / "1"),
+             "train_command": "python -m kgen.recipes.mnist_flow", "evaluate_command": "python -m kgen.evaluate"}
+    opts = results.Options(budget=600.0, data_path="mnist.npz", recipes="mnist_flow")
+    table = results.write_table({"mnist_flow/seed0": entry}, opts, tmp_path).read_text()
+    header = next(ln for ln in table.splitlines() if ln.startswith("| recipe |"))
+    assert header.endswith("| test bits/dim (flow: exact) |") and "ELBO" not in header and "conditional" not in header
+    assert next(ln for ln in table.splitlines() if ln.startswith("| `mnist_flow`")).endswith("| 1.54 |")
+
+
 def test_results_needs_full_mnist(capsys):
     assert results.main(["--budget=1m"]) == 2
     assert "--data-path is required" in capsys.readouterr().err
