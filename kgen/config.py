@@ -145,6 +145,12 @@ class Recipe:
     # `budget_reason` says why, beside the table. Values as on the command line (`--key=value`).
     budget: dict = field(default_factory=dict)
     budget_reason: str = ""
+    # the same for the table's `python -m kgen.evaluate` and `python -m kgen.augment` of this
+    # recipe's runs (their options without the dashes), with their reasons
+    evaluate: dict = field(default_factory=dict)
+    evaluate_reason: str = ""
+    augment: dict = field(default_factory=dict)
+    augment_reason: str = ""
     # the seed document and section the defaults come from, shown in TensorBoard and config.json
     source: str = ""
     # the seed's parameter counts: network name (or "model" for the total) -> count
@@ -152,7 +158,8 @@ class Recipe:
 
 
 # Recipe fields that are declarations, not overridable values
-NOT_KEYS = ("quick", "budget", "budget_reason", "documented")
+NOT_KEYS = ("quick", "budget", "budget_reason", "evaluate", "evaluate_reason", "augment", "augment_reason",
+            "documented")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -46,28 +46,13 @@ from kgen.errors import ConfigError, KgenError
 
 # the default table: the MNIST recipes of seeds 001-003 (any recipe can join with --recipes)
 DEFAULT_RECIPES = ("mnist_vae", "mnist_dcgan", "mnist_ddpm", "mnist_aae", "mnist_avb")
-_GUIDED_COST = (
-    "Every guided DDIM step runs the U-Net twice (with and without the label): at 20 steps a sample costs 40 "
-    "U-Net passes, about 10 samples/s on 2 CPU cores, so the five-weight sweep on 10,000 samples each would take "
-    "1.5 hours and 60,000 digits for CAS 1.7 hours.")
-# Departures from `python -m kgen.evaluate`'s and `python -m kgen.augment`'s defaults, with reasons.
-EVALUATE_CHANGES: dict[str, tuple[dict[str, str], str]] = {
-    "mnist_cddpm": ({"num-samples": "1000", "guidance": "0,0.5,1,2,4"},
-                    "The sweep over guidance weights (guidance.png) shows what w trades: class fidelity against "
-                    "diversity. " + _GUIDED_COST + " Here 1,000 samples per guidance weight (100 per class: "
-                    "per-class FIDs carry a large small-sample bias, equal across weights)."),
-}
-_FIT_COST = ("Each classifier of `kgen.augment` trains for `--steps` Adam steps of batch 128; the default 2,000 take "
-             "7.5 minutes on 2 CPU cores (the shipped classifier's 4 epochs took 7), and a model needs ten of them "
-             "(CAS, and 3 seeds x (real alone, + 1,000, + 10,000)). Here 300 steps each (38,400 images: 0.64 of a "
-             "pass over 60,000 digits, 38 passes over 1,000): CAS is lower than at 2,000 steps for real and "
-             "generated data alike.")
-AUGMENT_CHANGES: dict[str, tuple[dict[str, str], str]] = {
-    "mnist_cgan": ({"steps": "300"}, _FIT_COST),
-    "mnist_cvae": ({"steps": "300"}, "As mnist_cgan."),
-    "mnist_cddpm": ({"steps": "300", "cas-samples": "5000", "extra": "1000"}, "As mnist_cgan. " + _GUIDED_COST +
-                    " Here CAS on 5,000 generated digits and the gain of 1,000 generated ones."),
-}
+# why the table's classifiers train --augment-steps, not kgen.augment's 2,000
+AUGMENT_STEPS_REASON = (
+    "Each classifier of `kgen.augment` trains for `--steps` Adam steps of batch 128; the default 2,000 take "
+    "7.5 minutes on 2 CPU cores (the shipped classifier's 4 epochs took 7), and a model needs ten of them "
+    "(CAS, and 3 seeds x (real alone, + 1,000, + 10,000)). The table's `--augment-steps` (300 by default: "
+    "38,400 images, 0.64 of a pass over 60,000 digits, 38 passes over 1,000) makes CAS lower than at 2,000 "
+    "steps for real and generated data alike.")
 
 
 EPOCHS_OUT_OF_THE_WAY = 100_000  # a budgeted run's epochs: the budget, not the recipe's epochs, ends it
@@ -124,6 +109,7 @@ class Options:
     train_limit: int = num(0)
     quick: bool = False  # each recipe's --quick settings and the bundled sample (a smoke test)
     augment: bool = True  # class-conditional recipes: also `python -m kgen.augment` (CAS, augmentation gain)
+    augment_steps: int = num(300, 1)  # kgen.augment's --steps for every classifier (AUGMENT_STEPS_REASON)
 
 
 def seeds_of(opts: Options) -> list[int]:
@@ -184,7 +170,7 @@ def evaluate_settings(name: str, opts: Options) -> dict[str, str]:
         settings["reference"] = "mnist_sample"
     elif opts.data_path:
         settings["data-path"] = opts.data_path
-    return {**settings, **EVALUATE_CHANGES.get(name, ({}, ""))[0]}
+    return {**settings, **recipe_of(name).evaluate}
 
 
 def evaluate_command(run_dir: Path, opts: Options) -> list[str]:
@@ -198,8 +184,8 @@ def augment_command(run_dir: Path, opts: Options) -> list[str]:
     if opts.quick:
         return cmd + ["--reference=mnist_sample", "--cas-samples=500", "--extra=100", "--seeds=0,1",
                       "--steps=20"]
-    return cmd + [f"--data-path={opts.data_path}"] + [
-        f"--{k}={v}" for k, v in AUGMENT_CHANGES.get(name_of(run_dir), ({}, ""))[0].items()]
+    return cmd + [f"--data-path={opts.data_path}", f"--steps={opts.augment_steps}"] + [
+        f"--{k}={v}" for k, v in recipe_of(name_of(run_dir)).augment.items()]
 
 
 def name_of(run_dir: Path) -> str:
@@ -370,15 +356,19 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
                                                for h, fn in columns)]
             for name, entries in done.items()]),
     ]
-    budgets = {n: (recipe_of(n).budget, recipe_of(n).budget_reason) for n in names if recipe_of(n).budget}
-    for title, changes in (("Changes from the recipes' own settings:", budgets),
-                           ("Changes from `kgen.evaluate`'s settings above:", EVALUATE_CHANGES),
-                           ("Changes from `kgen.augment`'s defaults:", AUGMENT_CHANGES)):
-        changed = [n for n in names if n in changes]
-        if changed:
-            lines += ["", title, ""]
-            lines += [f"- `{n}`: " + " ".join(f"`--{k}={v}`" for k, v in changes[n][0].items()) + f". {changes[n][1]}"
-                      for n in changed]
+    # each recipe's stated departures (kgen.config.Recipe.budget, .evaluate, .augment), with reasons
+    augmented = [n for n in names if conditional(n)] if opts.augment else []
+    sections = [("Changes from the recipes' own settings:", names, "budget"),
+                ("Changes from `kgen.evaluate`'s settings above:", names, "evaluate"),
+                ("Changes from `kgen.augment`'s defaults:", augmented, "augment")]
+    for title, which, kind in sections:
+        changes = {n: (getattr(recipe_of(n), kind), getattr(recipe_of(n), f"{kind}_reason")) for n in which}
+        listed = [f"- `{n}`: " + " ".join(f"`--{k}={v}`" for k, v in c.items()) + f". {r}"
+                  for n, (c, r) in changes.items() if c]
+        if kind == "augment" and which:
+            listed.insert(0, f"- every conditional row: `--steps={opts.augment_steps}`. {AUGMENT_STEPS_REASON}")
+        if listed:
+            lines += ["", title, "", *listed]
     missing = [f"{n} (seed {s})" for n in names for s in seeds
                if not any(e["seed"] == s for e in done.get(n, []))]
     if missing:

@@ -91,6 +91,26 @@ def test_a_familys_own_measure_is_a_column_only_where_a_row_has_it(tmp_path):
     assert next(ln for ln in table.splitlines() if ln.startswith("| `mnist_flow`")).endswith("| 1.54 |")
 
 
+def test_every_stated_evaluation_and_augmentation_change_names_a_real_option_and_a_reason():
+    import dataclasses
+    import importlib
+
+    from kgen import augment, evaluate
+    from kgen.recipes import NAMES
+
+    tools = {"evaluate": evaluate.Options, "augment": augment.Options}
+    stated = 0
+    for name in NAMES:
+        recipe = importlib.import_module(f"kgen.recipes.{name}").RECIPE
+        for kind, options in tools.items():
+            fields = {f.name for f in dataclasses.fields(options)}
+            for key in getattr(recipe, kind):
+                stated += 1
+                assert key.replace("-", "_") in fields, (name, kind, key)
+            assert bool(getattr(recipe, kind)) == (len(getattr(recipe, f"{kind}_reason")) > 40), (name, kind)
+    assert stated >= 4  # mnist_cddpm's guidance sweep and its CAS sizes
+
+
 def test_results_needs_full_mnist(capsys):
     assert results.main(["--budget=1m"]) == 2
     assert "--data-path is required" in capsys.readouterr().err
