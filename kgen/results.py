@@ -23,7 +23,8 @@ measures; the exact commands; the seeds' claims judged by calibrated 95% interva
 kgen/metrics/intervals.py), results.json and a sample grid per recipe.
 
 Resumable: state.json in `--out` records each run; a run already trained and evaluated is
-skipped, one whose training was cut off resumes from its checkpoint. On a new machine, without
+skipped, one whose training was cut off resumes from its checkpoint. A run that fails is named at
+the end (exit 1) and the others go on; the same command retries it. On a new machine, without
 state.json or the runs, the finished runs recorded in results.json are kept and only the others
 train.
 """
@@ -442,11 +443,19 @@ def build_table(opts: Options, _) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     state = load_state(out)
     # seed by seed: a table with every recipe at one seed comes first, more seeds narrow it
+    failed = []
     for seed in seeds:
         for name in (n for n in names if seed == seeds[0] or n not in one_seed):
-            run_recipe(name, seed, opts, state, out, logdir)
+            try:
+                run_recipe(name, seed, opts, state, out, logdir)
+            except KgenError as e:  # one run's failure does not stop the hours of runs after it
+                failed.append(f"{name} (seed {seed})")
+                print(f"kgen.results: {name}, seed {seed} failed; the table goes on without it: {e}", flush=True)
             write_table(state, opts, out)
     print(f"kgen.results: table in {out / 'results.md'}")
+    if failed:
+        raise KgenError(f"{', '.join(failed)} failed (their logs are in {out}); the table has the others, and the "
+                        "same command retries the failed runs and keeps the finished ones")
     return out / "results.md"
 
 

@@ -111,6 +111,25 @@ def test_every_stated_evaluation_and_augmentation_change_names_a_real_option_and
     assert stated >= 4  # mnist_cddpm's guidance sweep and its CAS sizes
 
 
+def test_a_failed_run_does_not_stop_the_table(tmp_path, monkeypatch, capsys):
+    from kgen.errors import KgenError
+
+    runs = []
+
+    def run(name, seed, *rest):
+        if name == "mnist_flow":
+            raise KgenError("python -m kgen.recipes.mnist_flow failed with status 1")
+        runs.append((name, seed))
+
+    monkeypatch.setattr(results, "run_recipe", run)
+    monkeypatch.setattr(results, "write_table", lambda *a: None)
+    argv = ["--data-path=mnist.npz", "--recipes=mnist_flow,mnist_vae", "--seeds=0,1", f"--out={tmp_path}"]
+    assert results.main(argv) == 1
+    assert runs == [("mnist_vae", 0), ("mnist_vae", 1)]
+    err = capsys.readouterr().err
+    assert "mnist_flow (seed 0), mnist_flow (seed 1) failed" in err and "retries the failed runs" in err
+
+
 def test_results_needs_full_mnist(capsys):
     assert results.main(["--budget=1m"]) == 2
     assert "--data-path is required" in capsys.readouterr().err
