@@ -37,6 +37,7 @@ import os
 import shutil
 import subprocess
 import sys
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -324,6 +325,22 @@ def budget_text(opts: Options, names: list[str]) -> str:
 RECORDED = ("seed", "metrics", "reached", "row", "run_dir", "train_command", "evaluate_command", "augment_command")
 
 
+def table_command(opts: Options) -> str:
+    """The command that remakes the table: every option that differs from its default (the
+    runs' folder aside: it moves no number)."""
+    default, flags = Options(), []
+    for f in dataclasses.fields(Options):
+        value = getattr(opts, f.name)
+        if f.name == "logdir" or value == getattr(default, f.name):
+            continue
+        key = "--" + f.name.replace("_", "-")
+        if isinstance(value, bool):
+            flags.append(key if value else f"{key}=false")
+        else:
+            flags.append(f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}")
+    return " ".join(["python -m kgen.results", *flags])
+
+
 def write_table(state: dict, opts: Options, out: Path) -> Path:
     names = opts.recipes.split(",")
     seeds = seeds_of(opts)
@@ -359,10 +376,10 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
             for name, entries in done.items()]),
     ]
     # each recipe's stated departures (kgen.config.Recipe.budget, .evaluate, .augment), with reasons
-    augmented = [n for n in names if conditional(n)] if opts.augment else []
+    augmenting = [n for n in names if conditional(n)] if opts.augment else []
     sections = [("Changes from the recipes' own settings:", names, "budget"),
                 ("Changes from `kgen.evaluate`'s settings above:", names, "evaluate"),
-                ("Changes from `kgen.augment`'s defaults:", augmented, "augment")]
+                ("Changes from `kgen.augment`'s defaults:", augmenting, "augment")]
     for title, which, kind in sections:
         changes = {n: (getattr(recipe_of(n), kind), getattr(recipe_of(n), f"{kind}_reason")) for n in which}
         listed = [f"- `{n}`: " + " ".join(f"`--{k}={v}`" for k, v in c.items()) + f". {r}"
@@ -381,11 +398,11 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
         "s " if len(measured) > 1 else " ") + ", ".join(map(str, measured))
     if report.claims(rows, budget) or not all(conditional(n) for n in names):
         lines += ["", *report.claims_section(rows, budget, "The seeds' claims at this budget")]
-    augmented = report.augmentation_lines(rows)
-    augmented += [f"- `{n}`: not measured in this table; `python -m kgen.augment {es[0]['run_dir']} --data-path=...` "
+    augmentation = report.augmentation_lines(rows)
+    augmentation += [f"- `{n}`: not measured in this table; `python -m kgen.augment {es[0]['run_dir']} --data-path=...` "
                   "measures it." for n, es in done.items() if conditional(n) and "cas" not in es[0]["metrics"]]
-    if augmented:
-        lines += ["", "## Generated digits as training data (seed 003)", "", *augmented]
+    if augmentation:
+        lines += ["", "## Generated digits as training data (seed 003)", "", *augmentation]
     guided = [n for n in done if (out / f"{n}_guidance.png").exists()]
     for n in guided:
         m = done[n][0]["metrics"]
@@ -396,14 +413,7 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
                           ("conditional_accuracy", "fid_class_mean", "recall_class_mean"))] for w in ws])]
         lines += ["", f"![{n} guidance]({n}_guidance.png)"]
     lines += ["", f"## Sample grids (training seed {seeds[0]})", ""] + [f"![{n}]({n}.png)" for n in done]
-    lines += ["", "## Commands", "", "    " + "python -m kgen.results " + " ".join(
-        f"--{k.replace('_', '-')}={v}" for k, v in (
-            ("data_path", opts.data_path), ("test_path", opts.test_path), ("budget", f"{opts.budget:g}"),
-            ("step_times", opts.step_times), ("seeds", opts.seeds if opts.seeds != Options.seeds else ""),
-            ("train_limit", opts.train_limit or ""),
-            ("num_samples", opts.num_samples),
-            ("recipes", opts.recipes if opts.recipes != Options.recipes else ""),
-            ("out", opts.out if opts.out != Options.out else "")) if v), ""]
+    lines += ["", "## Commands", "", "    " + table_command(opts), ""]
     for n, es in done.items():
         for e in es:
             lines += [f"- `{n}`, seed {e['seed']}: `{e['train_command']}` then `{e['evaluate_command']}`"

@@ -78,6 +78,24 @@ def test_a_table_of_own_epochs_says_so_in_its_title(tmp_path):
         assert ("for its own epochs (`train.epochs`, no budget)," in text) == (budget == 0)
 
 
+def test_the_quoted_command_remakes_the_table_with_every_option_given(tmp_path):
+    """The table's command line parses back to the options that made it: --one-seed and
+    --augment=false once went missing, so the quoted command trained the hybrids three times and
+    ran kgen.augment."""
+    from kgen import args as args_lib
+
+    argv = ["--data-path=mnist.npz", "--budget=10m", "--recipes=mnist_vae,mnist_cgan,mnist_aae", "--seeds=0,1,2",
+            "--one-seed=mnist_aae", "--augment=false", "--train-limit=1000", "--quick", f"--out={tmp_path}",
+            "--logdir=/elsewhere"]
+    opts, _ = args_lib.parse(argv, results.Options())
+    table = results.write_table({}, opts, tmp_path).read_text()
+    command = table.split("## Commands\n\n    ")[1].splitlines()[0]
+    assert command.startswith("python -m kgen.results ") and "--logdir" not in command
+    again, _ = args_lib.parse(command.split()[3:], results.Options())
+    assert again == results.Options(**{**vars(opts), "logdir": results.Options.logdir})
+    assert "--budget=600 " in command and "--augment=false" in command and "--quick" in command.split()
+
+
 def test_a_familys_own_measure_is_a_column_only_where_a_row_has_it(tmp_path):
     """The flow's exact bits/dim gets a column; the VAE's bounds, which no row here has, do not."""
     entry = {"recipe": "mnist_flow", "seed": 0, "done": True, "reached": {"steps": 10},
