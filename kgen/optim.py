@@ -6,6 +6,10 @@ import keras
 
 from kgen.config import Optimizer
 
+# Each optimizer at its Keras default learning rate, for seed 002's optimizer study: the seed names
+# the optimizers but not their settings, and the defaults are what `optimizer="sgd"` gives a Keras user.
+KERAS_DEFAULT_LR = {"adam": 1e-3, "adagrad": 1e-3, "rmsprop": 1e-3, "sgd": 1e-2}
+
 
 def make_optimizer(cfg: Optimizer, name: str | None = None) -> keras.optimizers.Optimizer:
     clip = {"clipnorm": cfg.clipnorm} if cfg.clipnorm is not None else {}

@@ -45,6 +45,7 @@ from kgen import args as args_lib
 from kgen import report, runs
 from kgen.config import duration, num
 from kgen.errors import ConfigError, KgenError
+from kgen.optim import KERAS_DEFAULT_LR
 
 # the default table: the MNIST recipes of seeds 001-003 (any recipe can join with --recipes)
 DEFAULT_RECIPES = ("mnist_vae", "mnist_dcgan", "mnist_ddpm", "mnist_aae", "mnist_avb")
@@ -112,6 +113,23 @@ class Options:
     quick: bool = False  # each recipe's --quick settings and the bundled sample (a smoke test)
     augment: bool = True  # class-conditional recipes: also `python -m kgen.augment` (CAS, augmentation gain)
     augment_steps: int = num(300, 1)  # kgen.augment's --steps for every classifier (AUGMENT_STEPS_REASON)
+    # seed 002's optimizer study: each recipe once per optimizer (adam, adagrad, rmsprop, sgd) at its
+    # Keras default learning rate (kgen.optim.KERAS_DEFAULT_LR); empty: each recipe's own optimizer
+    optimizers: str = ""
+
+
+def optimizers_of(opts: Options) -> list[str]:
+    """The table's optimizers: [""] (each recipe's own) unless --optimizers names some."""
+    chosen = [o for o in opts.optimizers.split(",") if o]
+    unknown = [o for o in chosen if o not in KERAS_DEFAULT_LR]
+    if unknown:
+        raise ConfigError(f"--optimizers: unknown {unknown}; valid: {', '.join(KERAS_DEFAULT_LR)}")
+    return chosen or [""]
+
+
+def label(name: str, optimizer: str) -> str:
+    """A row's name: the recipe, and the optimizer it was trained with when the table varies it."""
+    return f"{name}_{optimizer}" if optimizer else name
 
 
 def seeds_of(opts: Options) -> list[int]:
@@ -140,7 +158,7 @@ def max_steps(name: str, opts: Options, stage: str = "") -> int | None:
     return max(1, int(round(stage_budgets(name, opts.budget)[stage] / seconds)))
 
 
-def train_command(name: str, opts: Options, logdir: Path, seed: int = 0) -> list[str]:
+def train_command(name: str, opts: Options, logdir: Path, seed: int = 0, optimizer: str = "") -> list[str]:
     cmd = [sys.executable, "-m", f"kgen.recipes.{name}", f"--train.logdir={logdir}",
            f"--train.export_dir={logdir / 'saved_models'}", f"--seed={seed}", "--train.verbose=2"]
     for stage, seconds in stage_budgets(name, opts.budget).items():
@@ -157,7 +175,10 @@ def train_command(name: str, opts: Options, logdir: Path, seed: int = 0) -> list
         cmd.append(f"--data.test_path={opts.test_path}")
     if opts.train_limit:
         cmd.append(f"--data.limit={opts.train_limit}")
-    return cmd + [f"--{k}={v}" for k, v in recipe_of(name).budget.items()]
+    cmd += [f"--{k}={v}" for k, v in recipe_of(name).budget.items()]
+    if optimizer:  # after the budget settings, which may set the recipe's own learning rate
+        cmd += [f"--optimizer.name={optimizer}", f"--optimizer.learning_rate={KERAS_DEFAULT_LR[optimizer]:g}"]
+    return cmd
 
 
 def evaluate_settings(name: str, opts: Options) -> dict[str, str]:
@@ -207,13 +228,14 @@ def _run(cmd: list[str], log: Path) -> None:
         raise KgenError(f"{shown(cmd)} failed with status {proc.returncode}; its output is in {log}")
 
 
-def run_recipe(name: str, seed: int, opts: Options, state: dict, out: Path, logdir: Path) -> dict:
-    entry = state.setdefault(f"{name}/seed{seed}", {"recipe": name, "seed": seed})
+def run_recipe(name: str, seed: int, opts: Options, state: dict, out: Path, logdir: Path, optimizer: str = "") -> dict:
+    row = label(name, optimizer)
+    entry = state.setdefault(f"{row}/seed{seed}", {"recipe": name, "optimizer": optimizer, "seed": seed})
     if entry.get("done") and entry.get("evaluate_command") == shown(evaluate_command(Path(entry["run_dir"]), opts)):
         return entry  # measured with these settings, perhaps on another machine (results.json carries it)
-    log = out / f"{name}.log"
-    logdir = logdir / f"seed{seed}"
-    cmd = train_command(name, opts, logdir, seed)
+    log = out / f"{row}.log"
+    logdir = logdir / f"seed{seed}" / optimizer  # runs live in <logdir>/<recipe>/<date-time> (name_of)
+    cmd = train_command(name, opts, logdir, seed, optimizer)
     entry["train_command"] = shown(cmd)
     runs_of = logdir / name
     # a run's own export is the last thing it writes
@@ -224,7 +246,7 @@ def run_recipe(name: str, seed: int, opts: Options, state: dict, out: Path, logd
         first = first_stage_of(name)
         started = any(runs_of.glob("*/checkpoints/latest.json")) or (
             first is not None and any((logdir / first.name).glob("*/checkpoints/latest.json")))
-        print(f"kgen.results: training {name}, seed {seed} ({shown(cmd[3:])}{', resumed' if started else ''})",
+        print(f"kgen.results: training {row}, seed {seed} ({shown(cmd[3:])}{', resumed' if started else ''})",
               flush=True)
         _run(cmd + (["--resume"] if started else []), log)
         finished = sorted(runs_of.glob(f"*/{runs.SAVED_MODEL}/saved_model.pb"), key=lambda p: p.stat().st_mtime)
@@ -236,20 +258,20 @@ def run_recipe(name: str, seed: int, opts: Options, state: dict, out: Path, logd
     entry["evaluate_command"] = shown(eval_cmd)
     wanted = int(evaluate_settings(name, opts)["num-samples"])
     if "fid" not in metrics or metrics.get("num_samples") != wanted:
-        print(f"kgen.results: evaluating {name} on {wanted} samples", flush=True)
+        print(f"kgen.results: evaluating {row} on {wanted} samples", flush=True)
         _run(eval_cmd, log)
         metrics = json.loads(metrics_path.read_text())
     if conditional(name) and opts.augment:
         aug_cmd = augment_command(run_dir, opts)
         entry["augment_command"] = shown(aug_cmd)
         if "cas" not in metrics:
-            print(f"kgen.results: generated digits as training data for {name}", flush=True)
+            print(f"kgen.results: generated digits as training data for {row}", flush=True)
             _run(aug_cmd, log)
             metrics = json.loads(metrics_path.read_text())
     if seed == seeds_of(opts)[0]:
-        shutil.copy(run_dir / "samples.png", out / f"{name}.png")
+        shutil.copy(run_dir / "samples.png", out / f"{row}.png")
     if (run_dir / "guidance.png").exists():
-        shutil.copy(run_dir / "guidance.png", out / f"{name}_guidance.png")
+        shutil.copy(run_dir / "guidance.png", out / f"{row}_guidance.png")
     entry.update(metrics=metrics, reached=runs.read_config(run_dir).get("reached", {}), row=report.row(run_dir),
                  done=True)
     save_state(out, state)
@@ -270,8 +292,9 @@ def load_state(out: Path) -> dict:
     if older:
         print(f"kgen.results: {out / 'results.json'} holds no run records for {', '.join(older)} (written by an "
               "older kgen): they train again", flush=True)
-    state = {f"{name}/seed{e['seed']}": {**e, "recipe": name, "done": True}
-             for name, entries in recorded.items() if name not in older for e in entries}
+    # a row's key is its label (kgen.results.label); entries before --optimizers carry no recipe
+    state = {f"{row}/seed{e['seed']}": {"recipe": row, **e, "done": True}
+             for row, entries in recorded.items() if row not in older for e in entries}
     print(f"kgen.results: {len(state)} finished run(s) from {out / 'results.json'}: "
           + ", ".join(sorted(state)), flush=True)
     return state
@@ -322,7 +345,7 @@ def budget_text(opts: Options, names: list[str]) -> str:
     return f"**{opts.budget / 60:g} minutes** of wall-clock training on this machine (nothing else running)"
 
 
-RECORDED = ("seed", "metrics", "reached", "row", "run_dir", "train_command", "evaluate_command", "augment_command")
+RECORDED = ("recipe", "optimizer", "seed", "metrics", "reached", "row", "run_dir", "train_command", "evaluate_command", "augment_command")
 
 
 def table_command(opts: Options) -> str:
@@ -344,9 +367,10 @@ def table_command(opts: Options) -> str:
 def write_table(state: dict, opts: Options, out: Path) -> Path:
     names = opts.recipes.split(",")
     seeds = seeds_of(opts)
-    done = {n: [e for e in state.values() if e.get("done") and e.get("recipe") == n and e.get("seed") in seeds]
-            for n in names}
-    done = {n: sorted(es, key=lambda e: e["seed"]) for n, es in done.items() if es}
+    rows_of = [(n, o) for n in names for o in optimizers_of(opts)]
+    done = {label(n, o): [e for e in state.values() if e.get("done") and e.get("recipe") == n
+                          and e.get("optimizer", "") == o and e.get("seed") in seeds] for n, o in rows_of}
+    done = {r: sorted(es, key=lambda e: e["seed"]) for r, es in done.items() if es}
     faces = any(on_faces(n) for n in names)
     extra = FACE_COLUMNS if faces else MNIST_COLUMNS
     # a family's own measure (the flow's bits/dim, the VAE's bounds) is a column when a row has it
@@ -364,6 +388,10 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
         f"against {reference} (`python -m kgen.evaluate`). With several seeds a cell is the mean ± sd over them; "
         "a number is comparable only within one feature space, reference set and number of samples. Lower FID and "
         "KID are better; precision and recall on equal sets of samples and reference images."
+        + (f" Seed 002's optimizer study: each recipe trained once per optimizer ({', '.join(optimizers_of(opts))}), "
+           "each at its Keras default learning rate (kgen.optim.KERAS_DEFAULT_LR: the seed gives none) and for the "
+           "recipe's steps, measured with its own optimizer (an update is cheap beside the forward and backward "
+           "passes); a row is `<recipe>_<optimizer>`." if opts.optimizers else "")
         + (" `train s` is the wall time each run took as it ran, beside other work: a record, not a timing "
            "(the step budget is what makes the runs equal)." if opts.step_times else "")
         + ("" if faces else " Conditional accuracy (class-conditional recipes only): how often the classifier "
@@ -388,8 +416,8 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
             listed.insert(0, f"- every conditional row: `--steps={opts.augment_steps}`. {AUGMENT_STEPS_REASON}")
         if listed:
             lines += ["", title, "", *listed]
-    missing = [f"{n} (seed {s})" for n in names for s in seeds
-               if not any(e["seed"] == s for e in done.get(n, []))]
+    missing = [f"{label(n, o)} (seed {s})" for n, o in rows_of for s in seeds
+               if not any(e["seed"] == s for e in done.get(label(n, o), []))]
     if missing:
         lines += ["", f"Not yet measured: {', '.join(missing)} (the command below resumes)."]
     rows = [e["row"] for es in done.values() for e in es]
@@ -399,8 +427,8 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
     if report.claims(rows, budget) or not all(conditional(n) for n in names):
         lines += ["", *report.claims_section(rows, budget, "The seeds' claims at this budget")]
     augmentation = report.augmentation_lines(rows)
-    augmentation += [f"- `{n}`: not measured in this table; `python -m kgen.augment {es[0]['run_dir']} --data-path=...` "
-                  "measures it." for n, es in done.items() if conditional(n) and "cas" not in es[0]["metrics"]]
+    augmentation += [f"- `{r}`: not measured in this table; `python -m kgen.augment {es[0]['run_dir']} --data-path=...` "
+                     "measures it." for r, es in done.items() if conditional(es[0]["recipe"]) and "cas" not in es[0]["metrics"]]
     if augmentation:
         lines += ["", "## Generated digits as training data (seed 003)", "", *augmentation]
     guided = [n for n in done if (out / f"{n}_guidance.png").exists()]
@@ -412,6 +440,17 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
             [[f"{w:g}", *(report.cell(m[f"guidance/{w:g}/{k}"], 3, "") for k in
                           ("conditional_accuracy", "fid_class_mean", "recall_class_mean"))] for w in ws])]
         lines += ["", f"![{n} guidance]({n}_guidance.png)"]
+    if len(optimizers_of(opts)) > 1:  # seed 002's loss graphs: a recipe's optimizers overlaid
+        from kgen.study import loss_figure
+
+        drawn = []
+        for n in names:
+            first = [es[0] for es in done.values() if es[0]["recipe"] == n]  # each optimizer's first seed
+            if first:
+                drawn.append(loss_figure({e["optimizer"]: Path(e["run_dir"]) for e in first}, first[0]["row"]["model"],
+                                         out / f"loss_{n}.png"))
+        lines += ["", f"## Training loss per optimizer (training seed {seeds[0]})", ""] + [
+            f"![{p.stem}]({p.name})" for p in drawn if p]
     lines += ["", f"## Sample grids (training seed {seeds[0]})", ""] + [f"![{n}]({n}.png)" for n in done]
     lines += ["", "## Commands", "", "    " + table_command(opts), ""]
     for n, es in done.items():
@@ -441,7 +480,7 @@ def build_table(opts: Options, _) -> Path:
         raise ConfigError(f"--recipes: unknown {unknown}; valid: {', '.join(valid)}")
     if len({on_faces(n) for n in names}) > 1:
         raise ConfigError("--recipes: face and MNIST recipes read different data; make one table of each")
-    seeds = seeds_of(opts)
+    seeds, optimizers = seeds_of(opts), optimizers_of(opts)
     one_seed = [n for n in opts.one_seed.split(",") if n]
     if set(one_seed) - set(names):
         raise ConfigError(f"--one-seed: {sorted(set(one_seed) - set(names))} not in --recipes={opts.recipes}; "
@@ -455,12 +494,13 @@ def build_table(opts: Options, _) -> Path:
     # seed by seed: a table with every recipe at one seed comes first, more seeds narrow it
     failed = []
     for seed in seeds:
-        for name in (n for n in names if seed == seeds[0] or n not in one_seed):
+        for name, optimizer in ((n, o) for n in names for o in optimizers if seed == seeds[0] or n not in one_seed):
             try:
-                run_recipe(name, seed, opts, state, out, logdir)
+                run_recipe(name, seed, opts, state, out, logdir, optimizer)
             except KgenError as e:  # one run's failure does not stop the hours of runs after it
-                failed.append(f"{name} (seed {seed})")
-                print(f"kgen.results: {name}, seed {seed} failed; the table goes on without it: {e}", flush=True)
+                failed.append(f"{label(name, optimizer)} (seed {seed})")
+                print(f"kgen.results: {label(name, optimizer)}, seed {seed} failed; the table goes on without it: {e}",
+                      flush=True)
             write_table(state, opts, out)
     print(f"kgen.results: table in {out / 'results.md'}")
     if failed:

@@ -1,5 +1,7 @@
 """The optimizer study of seed 002: VAE, GAN and DDPM on MNIST, each trained with Adam, Adagrad,
-RMSprop and SGD from the same seed and data order, then evaluated and compared."""
+RMSprop and SGD from the same seed and data order, then evaluated and compared, for the seed's
+epochs (or --epochs). At equal compute the study is a results table (kgen.results --optimizers:
+resumable, several training seeds, the budget as steps), which draws this module's loss figures."""
 
 from __future__ import annotations
 
@@ -18,26 +20,22 @@ from kgen import args as args_lib
 from kgen import report, runs, train
 from kgen.config import duration, num
 from kgen.errors import ConfigError
+from kgen.optim import KERAS_DEFAULT_LR
 
 MODELS = {"vae": "mnist_vae", "gan": "mnist_dcgan", "ddpm": "mnist_ddpm"}
-OPTIMIZERS = ("adam", "adagrad", "rmsprop", "sgd")
-# Each optimizer at its Keras default learning rate: seed 002 names the optimizers but not their
-# settings, and the defaults are what `optimizer="sgd"` gives a Keras user.
-DEFAULT_LR = {"adam": 1e-3, "adagrad": 1e-3, "rmsprop": 1e-3, "sgd": 1e-2}
+BUDGETED = ("python -m kgen.results --recipes=mnist_vae,mnist_dcgan,mnist_ddpm --optimizers=adam,adagrad,rmsprop,sgd "
+            "--budget=2m --seeds=0,1,2 --data-path=PATH [--step-times=FILE] --out=DIR")
+OPTIMIZERS = tuple(KERAS_DEFAULT_LR)
 
 
 def cell_recipe(model: str, optimizer: str, quick: bool, epochs: int, limit: int, study_dir: Path, seed: int,
-                budget: float = 0.0, data_path: str = ""):
+                data_path: str = ""):
     base = importlib.import_module(f"kgen.recipes.{MODELS[model]}").RECIPE
     overrides = {
-        # at a wall-clock budget each cell trains as the results table's row does, stated changes included
-        **(base.budget if budget else {}),
-        "name": f"{model}_{optimizer}", "optimizer.name": optimizer, "optimizer.learning_rate": DEFAULT_LR[optimizer],
+        "name": f"{model}_{optimizer}", "optimizer.name": optimizer, "optimizer.learning_rate": KERAS_DEFAULT_LR[optimizer],
         "seed": seed, "train.logdir": str(study_dir), "train.export_dir": str(study_dir / "saved_models"),
         "train.verbose": 0,
     }
-    if budget:
-        overrides["train.time_budget"] = budget
     if data_path:
         overrides["data.path"] = data_path
     if epochs:
@@ -96,7 +94,7 @@ def scaled_epochs_figure(vae_run: Path, gan_run: Path, out: Path) -> Path:
 
 
 def run_study(models=tuple(MODELS), optimizers=OPTIMIZERS, quick=False, epochs=50, limit=0, num_samples=10_000,
-              seed=0, logdir="logs", budget=0.0, data_path="") -> Path:
+              seed=0, logdir="logs", data_path="") -> Path:
     for m in models:
         if m not in MODELS:
             raise ConfigError(f"--models: unknown model {m!r}; valid: {', '.join(MODELS)}")
@@ -110,7 +108,7 @@ def run_study(models=tuple(MODELS), optimizers=OPTIMIZERS, quick=False, epochs=5
     rows, cells = [], {}
     for model in models:
         for opt in optimizers:
-            recipe = cell_recipe(model, opt, quick, epochs, limit, study_dir, seed, budget, data_path)
+            recipe = cell_recipe(model, opt, quick, epochs, limit, study_dir, seed, data_path)
             print(f"kgen: study cell {model} x {opt}: {recipe.train.epochs} epoch(s), lr {recipe.optimizer.learning_rate}")
             start = time.time()
             result = train.run(recipe, export_model=False)
@@ -140,7 +138,8 @@ class Options:
     models: str = ",".join(MODELS)
     optimizers: str = ",".join(OPTIMIZERS)
     epochs: int | None = num(None, 1, kind=int)  # none: 2 with --quick, else 50 (seed 002)
-    budget: float = duration(0.0)  # wall-clock training time per cell (20m, 90s; 0: epochs decide)
+    # the study at equal compute is a results table (BUDGETED): resumable, several seeds, steps
+    budget: float = duration(0.0)
     data_path: str = ""  # full MNIST (.npz or IDX folder), as the recipes' --data.path
     limit: int = num(0)  # training images (0: all)
     num_samples: int | None = num(None, 2, kind=int)  # none: 500 with --quick, else 10,000
@@ -150,11 +149,14 @@ class Options:
 
 def main(argv: list[str]) -> int:
     def body(opts, _):
+        if opts.budget:
+            raise ConfigError(f"--budget: the optimizer study at equal compute is a results table, which resumes, "
+                              f"trains several seeds and can count the budget in steps: {BUDGETED}")
         run_study(
             models=tuple(opts.models.split(",")), optimizers=tuple(opts.optimizers.split(",")), quick=opts.quick,
             epochs=opts.epochs or (2 if opts.quick else 50), limit=opts.limit,
             num_samples=opts.num_samples or (500 if opts.quick else 10_000), seed=opts.seed, logdir=opts.logdir,
-            budget=opts.budget, data_path=opts.data_path,
+            data_path=opts.data_path,
         )
 
     return args_lib.run_main("optimizer_study", argv, Options(), __doc__, body)

@@ -14,10 +14,14 @@ report.md with the ranking the numbers support next to the seeds' claims.
     python -m kgen.recipes.optimizer_study                        # the seed's setup: 12 x 50 epochs, GPU days
     python -m kgen.recipes.optimizer_study --quick                # bundled sample, 2 epochs, minutes per cell
     python -m kgen.recipes.optimizer_study --models=vae,gan --optimizers=adam,sgd --epochs=5 --limit=10000
-    python -m kgen.recipes.optimizer_study --budget=5m --data-path=../shared/data/mnist.npz  # equal compute per cell
 
-With `--budget`, every cell trains for the same wall-clock time (the results table's rule and its
-stated DDPM change, kgen/results.py), and report.md judges seed 002's "Adam is best" per model.
+At equal compute, with several training seeds, resumable and with the budget counted in steps, the
+study is a results table (kgen/results.py: the recipes' stated budget changes, each optimizer at
+its Keras default learning rate, the loss figures, and seed 002's "Adam is best" judged per model
+over the seeds):
+
+    python -m kgen.results --recipes=mnist_vae,mnist_dcgan,mnist_ddpm --optimizers=adam,adagrad,rmsprop,sgd \
+        --budget=2m --seeds=0,1,2 --data-path=../shared/data/mnist.npz --out=docs/results/optimizer_study
 """
 
 import sys

@@ -11,10 +11,10 @@ from kgen import results
 pytestmark = pytest.mark.slow
 
 
-def smoke_table(tmp_path, recipe: str) -> tuple[list[str], str, dict]:
+def smoke_table(tmp_path, recipe: str, more: list[str] = ()) -> tuple[list[str], str, dict]:
     """The table for one recipe at smoke-test size: (argv, results.md, state.json)."""
     argv = ["--quick", f"--recipes={recipe}", "--budget=3s", "--num-samples=200", f"--out={tmp_path / 'out'}",
-            f"--logdir={tmp_path / 'runs'}"]
+            f"--logdir={tmp_path / 'runs'}", *more]
     assert results.main(argv) == 0
     return (argv, (tmp_path / "out" / "results.md").read_text(),
             json.loads((tmp_path / "out" / "state.json").read_text()))
@@ -58,6 +58,35 @@ def test_one_seed_recipes_train_at_the_first_seed_only(tmp_path, monkeypatch):
     assert results.main(argv) == 0
     assert runs == [("mnist_vae", 3), ("mnist_aae", 3), ("mnist_vae", 1)]
     assert results.main([*argv[:-2], "--one-seed=mnist_gan", f"--out={tmp_path}"]) == 2  # not in --recipes
+
+
+def test_the_optimizer_study_as_a_table_a_row_per_recipe_and_optimizer(tmp_path, monkeypatch):
+    """--optimizers: each recipe once per optimizer at its Keras default rate, after the recipe's
+    budget settings (which set mnist_ddpm's own rate); rows, runs, loss figures and the seed's
+    "Adam is best" claim."""
+    from kgen import cli, runs
+    from kgen.recipes import mnist_ddpm
+
+    opts = results.Options(data_path="m.npz", budget=120.0, recipes="mnist_ddpm", optimizers="sgd")
+    cmd = results.train_command("mnist_ddpm", opts, tmp_path, 0, "sgd")
+    recipe = runs.resolve(mnist_ddpm.RECIPE, cli.split_actions(cmd[3:])[1])[0]
+    assert recipe.optimizer.name == "sgd" and recipe.optimizer.learning_rate == 1e-2
+    assert recipe.model.network.channels == int(mnist_ddpm.RECIPE.budget["model.network.channels"])
+    assert results.main(["--data-path=m.npz", "--optimizers=adamw", f"--out={tmp_path}"]) == 2
+    monkeypatch.chdir(tmp_path)
+    # the budget as 60 steps, past the first logged loss (train.log_every_steps: 50), under any load
+    (tmp_path / "times.json").write_text(json.dumps({"mnist_vae": {"seconds_per_step": 0.05}}))
+    argv, table, state = smoke_table(tmp_path, "mnist_vae", ["--optimizers=adam,sgd", f"--step-times={tmp_path / 'times.json'}"])
+    assert {e["reached"]["steps"] for e in state.values()} == {60}
+    assert set(state) == {"mnist_vae_adam/seed0", "mnist_vae_sgd/seed0"}
+    for opt in ("adam", "sgd"):
+        run_dir = state[f"mnist_vae_{opt}/seed0"]["run_dir"]
+        assert f"/seed0/{opt}/mnist_vae/" in run_dir and runs.read_config(run_dir)["recipe"]["optimizer"]["name"] == opt
+        assert any(ln.startswith(f"| `mnist_vae_{opt}` | 1 |") for ln in table.splitlines())
+    assert "Adam the best optimizer for the vae" in table and (tmp_path / "out" / "loss_mnist_vae.png").stat().st_size
+    # a new machine resumes the study from results.json alone
+    (tmp_path / "out" / "state.json").unlink()
+    assert set(results.load_state(tmp_path / "out")) == set(state)
 
 
 def test_what_a_table_does_with_a_recipe_follows_from_the_recipe():

@@ -57,13 +57,8 @@ def test_study_rejects_unknown_names(tmp_path):
         run_study(models=("vae",), optimizers=("adamw",), logdir=str(tmp_path))
 
 
-def test_budgeted_cells_train_for_the_same_time_with_the_results_tables_changes(tmp_path):
-    from kgen.recipes.mnist_ddpm import RECIPE as MNIST_DDPM
-    from kgen.study import cell_recipe
+def test_the_study_at_equal_compute_points_to_the_results_table(capsys):
+    from kgen.study import main
 
-    ddpm = cell_recipe("ddpm", "sgd", False, 50, 0, tmp_path, 0, budget=300.0, data_path="/data/mnist.npz")
-    assert ddpm.train.time_budget == 300.0 and ddpm.data.path == "/data/mnist.npz"
-    assert ddpm.optimizer.name == "sgd" and ddpm.optimizer.learning_rate == 1e-2  # the cell's optimizer wins
-    assert ddpm.model.network.channels == int(MNIST_DDPM.budget["model.network.channels"])
-    unbudgeted = cell_recipe("ddpm", "sgd", False, 50, 0, tmp_path, 0)
-    assert unbudgeted.train.time_budget == 0 and unbudgeted.model.network.channels == 64
+    assert main(["--budget=2m"]) == 2
+    assert "kgen.results --recipes=mnist_vae,mnist_dcgan,mnist_ddpm --optimizers=" in capsys.readouterr().err
