@@ -22,8 +22,9 @@ recipe: mean ± sd over seeds of the steps reached, FID, KID, precision, recall 
 measures; the exact commands; the seeds' claims judged by calibrated 95% intervals,
 kgen/metrics/intervals.py), results.json and a sample grid per recipe.
 
-Resumable: state.json in `--out` records each run; a run already trained and evaluated is
-skipped, one whose training was cut off resumes from its checkpoint. A run that fails is named at
+Resumable: state.json in `--out` records each run; a run already trained and evaluated with the
+same settings is skipped (one measured with others, after a changed --budget for example, trains
+again in a new run directory), one whose training was cut off resumes from its checkpoint. A run that fails is named at
 the end (exit 1) and the others go on; the same command retries it. On a new machine, without
 state.json or the runs, the finished runs recorded in results.json are kept and only the others
 train.
@@ -211,6 +212,13 @@ def augment_command(run_dir: Path, opts: Options) -> list[str]:
         f"--{k}={v}" for k, v in recipe_of(name_of(run_dir)).augment.items()]
 
 
+def settings_of(train_command: str) -> str:
+    """A train command without the folders it writes to, which differ between machines: what a
+    run's numbers depend on."""
+    return " ".join(a for a in train_command.split()
+                    if not a.split("=")[0].endswith(("train.logdir", "train.export_dir")))
+
+
 def name_of(run_dir: Path) -> str:
     return run_dir.parent.name  # runs live in <logdir>/<recipe>/<date-time>
 
@@ -231,25 +239,36 @@ def _run(cmd: list[str], log: Path) -> None:
 def run_recipe(name: str, seed: int, opts: Options, state: dict, out: Path, logdir: Path, optimizer: str = "") -> dict:
     row = label(name, optimizer)
     entry = state.setdefault(f"{row}/seed{seed}", {"recipe": name, "optimizer": optimizer, "seed": seed})
-    if entry.get("done") and entry.get("evaluate_command") == shown(evaluate_command(Path(entry["run_dir"]), opts)):
-        return entry  # measured with these settings, perhaps on another machine (results.json carries it)
-    log = out / f"{row}.log"
     logdir = logdir / f"seed{seed}" / optimizer  # runs live in <logdir>/<recipe>/<date-time> (name_of)
     cmd = train_command(name, opts, logdir, seed, optimizer)
+    stale = 0.0  # finished runs up to this time were measured with other settings
+    if entry.get("done"):
+        if (settings_of(entry.get("train_command", "")) == settings_of(shown(cmd))
+                and entry.get("evaluate_command") == shown(evaluate_command(Path(entry["run_dir"]), opts))):
+            return entry  # measured with these settings, perhaps on another machine (results.json carries it)
+        print(f"kgen.results: {row}, seed {seed} was measured with other settings; it trains again", flush=True)
+        entry.update(done=False)
+        old_export = Path(entry["run_dir"]) / runs.SAVED_MODEL / "saved_model.pb"
+        stale = old_export.stat().st_mtime if old_export.exists() else 0.0
+    log = out / f"{row}.log"
     entry["train_command"] = shown(cmd)
     runs_of = logdir / name
-    # a run's own export is the last thing it writes
-    finished = sorted(runs_of.glob(f"*/{runs.SAVED_MODEL}/saved_model.pb"), key=lambda p: p.stat().st_mtime)
+
+    def finished_runs():  # a run's own export is the last thing it writes
+        return sorted((p for p in runs_of.glob(f"*/{runs.SAVED_MODEL}/saved_model.pb") if p.stat().st_mtime > stale),
+                      key=lambda p: p.stat().st_mtime)
+
+    finished = finished_runs()
     if not finished:
         # cut off earlier (after a checkpoint): continue under the same budget rule; a run whose
         # budget is spent only finishes (figures, test metrics, export)
         first = first_stage_of(name)
-        started = any(runs_of.glob("*/checkpoints/latest.json")) or (
-            first is not None and any((logdir / first.name).glob("*/checkpoints/latest.json")))
-        print(f"kgen.results: training {row}, seed {seed} ({shown(cmd[3:])}{', resumed' if started else ''})",
+        resume = not stale and (any(runs_of.glob("*/checkpoints/latest.json")) or (
+            first is not None and any((logdir / first.name).glob("*/checkpoints/latest.json"))))
+        print(f"kgen.results: training {row}, seed {seed} ({shown(cmd[3:])}{', resumed' if resume else ''})",
               flush=True)
-        _run(cmd + (["--resume"] if started else []), log)
-        finished = sorted(runs_of.glob(f"*/{runs.SAVED_MODEL}/saved_model.pb"), key=lambda p: p.stat().st_mtime)
+        _run(cmd + (["--resume"] if resume else []), log)
+        finished = finished_runs()
     run_dir = finished[-1].parent.parent
     entry["run_dir"] = str(run_dir)
     metrics_path = run_dir / "metrics.json"

@@ -89,6 +89,42 @@ def test_the_optimizer_study_as_a_table_a_row_per_recipe_and_optimizer(tmp_path,
     assert set(results.load_state(tmp_path / "out")) == set(state)
 
 
+def test_a_run_measured_with_other_settings_trains_again(tmp_path, monkeypatch):
+    """A recorded run counts as done only with the table's settings (the folders it wrote to
+    aside, which differ between machines); otherwise it trains afresh, not resumed from or
+    replaced by the stale run in --logdir."""
+    from pathlib import Path
+
+    from kgen import runs
+
+    opts = results.Options(data_path="m.npz", budget=600.0, recipes="mnist_vae")
+    logdir = tmp_path / "runs"
+    stale = logdir / "seed0" / "mnist_vae" / "20260101-000000"
+    (stale / runs.SAVED_MODEL).mkdir(parents=True)
+    (stale / runs.SAVED_MODEL / "saved_model.pb").write_bytes(b"")
+    (stale / "checkpoints").mkdir()
+    (stale / "checkpoints" / "latest.json").write_text("{}")
+    elsewhere = results.shown(results.train_command("mnist_vae", opts, Path("/another/machine/seed0"), 0))
+    evaluated = results.shown(results.evaluate_command(stale, opts))
+    trained = []
+
+    def run(cmd, log):
+        trained.append(cmd)
+        raise results.KgenError("trained")
+
+    monkeypatch.setattr(results, "_run", run)
+    for recorded, trains in ((elsewhere, False), (elsewhere.replace("time_budget=600", "time_budget=1200"), True)):
+        state = {"mnist_vae/seed0": {"recipe": "mnist_vae", "seed": 0, "done": True, "run_dir": str(stale),
+                                     "train_command": recorded, "evaluate_command": evaluated}}
+        if trains:
+            with pytest.raises(results.KgenError, match="trained"):
+                results.run_recipe("mnist_vae", 0, opts, state, tmp_path, logdir)
+            assert "--resume" not in trained[-1] and "--train.time_budget=600" in trained[-1]
+        else:
+            assert results.run_recipe("mnist_vae", 0, opts, state, tmp_path, logdir) is state["mnist_vae/seed0"]
+            assert not trained
+
+
 def test_what_a_table_does_with_a_recipe_follows_from_the_recipe():
     """Face tables take the recipes that read an image folder, augmentation the ones whose model
     takes labels: no list to keep beside the recipes folder."""
