@@ -24,10 +24,14 @@ kgen/metrics/intervals.py), results.json and a sample grid per recipe.
 
 Resumable: state.json in `--out` records each run; a run already trained and evaluated with the
 same settings is skipped (one measured with others, after a changed --budget for example, trains
-again in a new run directory), one whose training was cut off resumes from its checkpoint. A run that fails is named at
-the end (exit 1) and the others go on; the same command retries it. On a new machine, without
-state.json or the runs, the finished runs recorded in results.json are kept and only the others
-train.
+again in a new run directory), one whose training was cut off resumes from its checkpoint. A run
+that fails is named at the end (exit 1) and the others go on; the same command retries it. On a
+new machine, without state.json or the runs, the finished runs recorded in results.json are kept
+and only the others train.
+
+`--optimizers=adam,adagrad,rmsprop,sgd` makes the table seed 002's optimizer study: a row per
+recipe and optimizer (`mnist_vae_sgd`), each optimizer at its Keras default learning rate, and the
+loss figures.
 """
 
 from __future__ import annotations
@@ -38,8 +42,7 @@ import os
 import shutil
 import subprocess
 import sys
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from kgen import args as args_lib
@@ -371,7 +374,7 @@ def table_command(opts: Options) -> str:
     """The command that remakes the table: every option that differs from its default (the
     runs' folder aside: it moves no number)."""
     default, flags = Options(), []
-    for f in dataclasses.fields(Options):
+    for f in fields(Options):
         value = getattr(opts, f.name)
         if f.name == "logdir" or value == getattr(default, f.name):
             continue
