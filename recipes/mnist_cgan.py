@@ -29,8 +29,16 @@ found the label path sound: the fakes carry the real batch's labels, and D ranks
 own label above another 80-90% of the time; G follows it only loosely. `--model.aux_weight=0`
 is the projection cGAN as published.
 
-Setup as mnist_dcgan: BCE with flipped generator labels, batch 32, Adam 1e-4, 60 epochs; the
-fakes of a step carry the labels of the real batch. The epoch grid has one row per class.
+Setup as mnist_dcgan: BCE with flipped generator labels, batch 32, 60 epochs; the fakes of a
+step carry the labels of the real batch. The epoch grid has one row per class.
+
+Departure, measured: Adam at DCGAN's published 2e-4 with beta_1 = 0.5 (Radford et al. 2016), not
+mnist_dcgan's 1e-4 with beta_1 = 0.9 (seed 004's); no seed sets up a conditional GAN. At the results
+table's 10 minutes (3,780 steps of 32 on full MNIST, training seed 0, 10,000 samples, kgen's
+classifier) seed 004's Adam drew the asked-for class 87.2% of the time (FID 68.4, recall 0.134);
+DCGAN's 99.6% (FID 7.75, recall 0.596). The discriminator's auxiliary classifier, which G learns the
+label from, is the difference: on held-out digits it reached 95.3% after one epoch with 1e-4 and
+97.9% with 2e-4.
 
     python -m kgen.recipes.mnist_cgan                 # full MNIST
     python -m kgen.recipes.mnist_cgan --quick         # minutes on 2 CPU cores, bundled sample
@@ -53,7 +61,7 @@ RECIPE = Recipe(
         aux_weight=1.0,
     ),
     data=Data(name="mnist", image_size=28, channels=1, scale="symmetric"),
-    optimizer=Optimizer(name="adam", learning_rate=1e-4),
+    optimizer=Optimizer(name="adam", learning_rate=2e-4, beta_1=0.5),  # DCGAN's (Radford et al.): above
     train=Train(epochs=60, batch_size=32, grid_rows=10),
     # mnist_dcgan's quick settings: the same 4,680 steps (measured above with and without the
     # auxiliary classifier)
