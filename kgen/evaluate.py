@@ -113,6 +113,14 @@ def draw_from(fn, n: int, seed: int, batch: int = 500) -> np.ndarray:
 MNIST_SHAPE = (28, 28, 1)
 
 
+def finite(images: np.ndarray) -> tuple[np.ndarray, int]:
+    """(the images with every non-finite pixel at 0, how many images had one). A young flow's
+    inverse can overflow; such samples are scored as the black images the grid draws, which counts
+    them against the model, where dropping them would flatter it and NaN features crash FID."""
+    bad = int((~np.isfinite(images.reshape(len(images), -1))).any(axis=1).sum())
+    return (np.where(np.isfinite(images), images, 0).astype(images.dtype) if bad else images), bad
+
+
 def chunked(ref_feats: np.ndarray, feats: np.ndarray, seed: int, per_sample: dict | None = None) -> dict:
     """KID, precision and recall (and `per_sample` statistics, name -> function of the samples'
     indices) on `intervals.CHUNKS` disjoint equal parts of the samples and of the reference: the
@@ -317,7 +325,10 @@ def evaluate(path: str, num_samples: int = 10_000, reference: str = "", data_pat
     """Metrics of `num_samples` drawn through the endpoint; merged into the run's metrics.json
     (keys prefixed with the endpoint's name when it is not `sample`)."""
     saved, run_dir = runs.saved_model_of(Path(path))
-    images = draw(saved, num_samples, seed, endpoint=endpoint)
+    images, non_finite = finite(draw(saved, num_samples, seed, endpoint=endpoint))
+    if non_finite:
+        print(f"kgen.evaluate: {non_finite:,} of {num_samples:,} samples have non-finite pixels (NaN or inf); they "
+              "are scored with those pixels at 0 (metrics.json: non_finite_samples)", file=sys.stderr)
     if images.shape[1:] == MNIST_SHAPE:
         reference = reference or "mnist"
         if reference not in MNIST_REFERENCES:
@@ -342,6 +353,7 @@ def evaluate(path: str, num_samples: int = 10_000, reference: str = "", data_pat
             metrics = evaluate_faces(images, ref, origin, seed)
         else:
             metrics = evaluate_inception(images, ref, origin, weights, seed)
+    metrics["non_finite_samples"] = non_finite
     if images.shape[1:] == MNIST_SHAPE and endpoint == "sample":
         metrics.update(evaluate_conditional(saved, num_samples, reference, data_path, seed, guidances or []))
         if run_dir is not None:

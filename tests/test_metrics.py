@@ -126,3 +126,19 @@ def test_feature_networks_stay_float32_under_a_mixed_policy():
         assert keras.mixed_precision.dtype_policy().name == "mixed_bfloat16"
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
+
+
+def test_non_finite_samples_are_scored_black_and_counted():
+    """A young flow's overflowing samples (NaN) crashed FID; they now count against the model."""
+    import numpy as np
+
+    from kgen.evaluate import finite
+
+    images = np.random.default_rng(0).uniform(size=(5, 4, 4, 1)).astype(np.float32)
+    images[1, 0, 0, 0], images[3, 2, 1, 0] = np.nan, np.inf
+    fixed, bad = finite(images)
+    assert bad == 2 and np.isfinite(fixed).all() and fixed.dtype == np.float32
+    assert fixed[1, 0, 0, 0] == 0 and fixed[3, 2, 1, 0] == 0
+    keep = np.isfinite(images)
+    np.testing.assert_array_equal(fixed[keep], images[keep])
+    assert finite(fixed)[1] == 0 and finite(fixed)[0] is fixed
