@@ -438,8 +438,9 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
             listed.insert(0, f"- every conditional row: `--steps={opts.augment_steps}`. {AUGMENT_STEPS_REASON}")
         if listed:
             lines += ["", title, "", *listed]
+    one_seed = opts.one_seed.split(",")
     missing = [f"{label(n, o)} (seed {s})" for n, o in rows_of for s in seeds
-               if not any(e["seed"] == s for e in done.get(label(n, o), []))]
+               if (s == seeds[0] or n not in one_seed) and not any(e["seed"] == s for e in done.get(label(n, o), []))]
     if missing:
         lines += ["", f"Not yet measured: {', '.join(missing)} (the command below resumes)."]
     rows = [e["row"] for es in done.values() for e in es]

@@ -159,6 +159,9 @@ def test_the_quoted_command_remakes_the_table_with_every_option_given(tmp_path):
     again, _ = args_lib.parse(command.split()[3:], results.Options())
     assert again == results.Options(**{**vars(opts), "logdir": results.Options.logdir})
     assert "--budget=600 " in command and "--augment=false" in command and "--quick" in command.split()
+    # a row trained at the first seed only is not "missing" at the others
+    missing = next(ln for ln in table.splitlines() if ln.startswith("Not yet measured"))
+    assert "mnist_aae (seed 0)" in missing and "mnist_aae (seed 1)" not in missing and "mnist_vae (seed 2)" in missing
 
 
 def test_a_familys_own_measure_is_a_column_only_where_a_row_has_it(tmp_path):
