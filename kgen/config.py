@@ -140,8 +140,8 @@ class Recipe:
     distribute_timeout: float = duration(600.0)
     # overrides applied by --quick, before the user's own
     quick: dict = field(default_factory=dict)
-    # overrides for the runs of the results tables and the optimizer study's budgeted cells
-    # (kgen.results, kgen.study), where the recipe's own settings do not fit a CPU budget;
+    # overrides for the runs of the results tables at a budget (kgen.results, its optimizer study
+    # included), where the recipe's own settings do not fit a CPU budget;
     # `budget_reason` says why, beside the table. Values as on the command line (`--key=value`).
     budget: dict = field(default_factory=dict)
     budget_reason: str = ""

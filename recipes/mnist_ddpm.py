@@ -75,7 +75,7 @@ RECIPE = Recipe(
         "train.epochs": 10,
         "train.batch_size": 32,
     },
-    # the results table's budgeted row (kgen.results) and the optimizer study's budgeted cells
+    # the results tables' budgeted rows (kgen.results, its optimizer study included)
     budget={"model.network.channels": "16", "model.network.groups": "4", "model.network.channel_mult": "1,2,2",
             "model.network.num_res_blocks": "1", "model.network.attention_levels": "2", "model.eta": "1",
             "model.min_snr_gamma": "5", "optimizer.learning_rate": "2e-3", "optimizer.beta_2": "0.95",
