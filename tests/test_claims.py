@@ -111,3 +111,13 @@ def test_results_rows_state_their_changes_and_pass_them_on():
         recipe = importlib.import_module(f"kgen.recipes.{name}").RECIPE
         assert len(recipe.budget_reason) > 40, name
         runs.resolve(recipe, recipe.budget)
+    # latent against pixel diffusion at a budget: the same settings but the network (a fair pair)
+    from kgen.recipes.mnist_ldm import RECIPE as LDM
+
+    def diffusion(r):
+        return {k: v for k, v in r.budget.items() if not k.startswith("model.network.")}
+
+    assert diffusion(LDM) == diffusion(RECIPE) and len(diffusion(RECIPE)) >= 6
+    ldm = runs.resolve(LDM, LDM.budget)[0]
+    assert (ldm.model.min_snr_gamma, ldm.train.batch_size, ldm.optimizer.learning_rate) == (5.0, 32, 2e-3)
+    assert ldm.model.network.channels == 32 != LDM.model.network.channels
