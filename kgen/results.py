@@ -23,8 +23,8 @@ measures; the exact commands; the seeds' claims judged by calibrated 95% interva
 kgen/metrics/intervals.py), results.json and a sample grid per recipe.
 
 Resumable: state.json in `--out` records each run; a run already trained and evaluated with the
-same settings is skipped (one measured with others, after a changed --budget for example, trains
-again in a new run directory), one whose training was cut off resumes from its checkpoint. A run
+same settings is skipped (one measured with others, after a changed --budget or an edited recipe
+file for example, trains again in a new run directory), one whose training was cut off resumes from its checkpoint. A run
 that fails is named at the end (exit 1) and the others go on; the same command retries it. On a
 new machine, without state.json or the runs, the finished runs recorded in results.json are kept
 and only the others train.
@@ -222,6 +222,29 @@ def settings_of(train_command: str) -> str:
                     if not a.split("=")[0].endswith(("train.logdir", "train.export_dir")))
 
 
+def recipe_digest(name: str, cmd: list[str]) -> str:
+    """What a row trains, as a digest: the recipe file's values under the command's options, each
+    stage's. An edited recipe under an unchanged command changes it; its texts (source, reasons),
+    the --quick and budget dicts (which act through the command) and the run's folders do not."""
+    import hashlib
+
+    from kgen import cli
+    from kgen.config import NOT_KEYS, to_dict
+
+    actions, overrides = cli.split_actions(cmd[3:])
+    first = first_stage_of(name)
+    stages = ([(recipe_of(name), overrides)] if first is None
+              else list(zip((first, recipe_of(name)), cli.split_stages(overrides))))
+    values = []
+    for recipe, stage_overrides in stages:
+        resolved = to_dict(runs.resolve(recipe, stage_overrides, actions.quick)[0])
+        for key in (*NOT_KEYS, "source"):
+            resolved.pop(key, None)
+        resolved["train"] = {k: v for k, v in resolved["train"].items() if k not in ("logdir", "export_dir")}
+        values.append(resolved)
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 def name_of(run_dir: Path) -> str:
     return run_dir.parent.name  # runs live in <logdir>/<recipe>/<date-time>
 
@@ -245,8 +268,11 @@ def run_recipe(name: str, seed: int, opts: Options, state: dict, out: Path, logd
     logdir = logdir / f"seed{seed}" / optimizer  # runs live in <logdir>/<recipe>/<date-time> (name_of)
     cmd = train_command(name, opts, logdir, seed, optimizer)
     stale = 0.0  # finished runs up to this time were measured with other settings
+    digest = recipe_digest(name, cmd)
     if entry.get("done"):
+        # runs recorded before digests were kept are judged by their command alone
         if (settings_of(entry.get("train_command", "")) == settings_of(shown(cmd))
+                and entry.get("recipe_digest", digest) == digest
                 and entry.get("evaluate_command") == shown(evaluate_command(Path(entry["run_dir"]), opts))):
             return entry  # measured with these settings, perhaps on another machine (results.json carries it)
         print(f"kgen.results: {row}, seed {seed} was measured with other settings; it trains again", flush=True)
@@ -254,7 +280,7 @@ def run_recipe(name: str, seed: int, opts: Options, state: dict, out: Path, logd
         old_export = Path(entry["run_dir"]) / runs.SAVED_MODEL / "saved_model.pb"
         stale = old_export.stat().st_mtime if old_export.exists() else 0.0
     log = out / f"{row}.log"
-    entry["train_command"] = shown(cmd)
+    entry.update(train_command=shown(cmd), recipe_digest=digest)
     runs_of = logdir / name
 
     def finished_runs():  # a run's own export is the last thing it writes

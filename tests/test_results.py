@@ -91,11 +91,13 @@ def test_the_optimizer_study_as_a_table_a_row_per_recipe_and_optimizer(tmp_path,
 
 def test_a_run_measured_with_other_settings_trains_again(tmp_path, monkeypatch):
     """A recorded run counts as done only with the table's settings (the folders it wrote to
-    aside, which differ between machines); otherwise it trains afresh, not resumed from or
+    aside, which differ between machines) and the recipe file's values; otherwise it trains afresh, not resumed from or
     replaced by the stale run in --logdir."""
+    import dataclasses
     from pathlib import Path
 
     from kgen import runs
+    from kgen.recipes import mnist_vae
 
     opts = results.Options(data_path="m.npz", budget=600.0, recipes="mnist_vae")
     logdir = tmp_path / "runs"
@@ -113,9 +115,21 @@ def test_a_run_measured_with_other_settings_trains_again(tmp_path, monkeypatch):
         raise results.KgenError("trained")
 
     monkeypatch.setattr(results, "_run", run)
-    for recorded, trains in ((elsewhere, False), (elsewhere.replace("time_budget=600", "time_budget=1200"), True)):
+    digest = results.recipe_digest("mnist_vae", results.train_command("mnist_vae", opts, logdir / "seed0"))
+    assert digest == results.recipe_digest("mnist_vae", results.train_command("mnist_vae", opts, Path("/elsewhere")))
+    # the recipe file's values count too: a rate edited in the file, the command unchanged
+    with monkeypatch.context() as m:
+        m.setattr(results, "recipe_of", lambda n: dataclasses.replace(
+            mnist_vae.RECIPE, optimizer=dataclasses.replace(mnist_vae.RECIPE.optimizer, learning_rate=0.123)))
+        edited = results.recipe_digest("mnist_vae", results.train_command("mnist_vae", opts, logdir / "seed0"))
+    assert edited != digest
+    for recorded, recorded_digest, trains in ((elsewhere, digest, False), (elsewhere, None, False),
+                                              (elsewhere, edited, True),
+                                              (elsewhere.replace("time_budget=600", "time_budget=1200"), None, True)):
         state = {"mnist_vae/seed0": {"recipe": "mnist_vae", "seed": 0, "done": True, "run_dir": str(stale),
                                      "train_command": recorded, "evaluate_command": evaluated}}
+        if recorded_digest:  # None: recorded before digests were kept
+            state["mnist_vae/seed0"]["recipe_digest"] = recorded_digest
         if trains:
             with pytest.raises(results.KgenError, match="trained"):
                 results.run_recipe("mnist_vae", 0, opts, state, tmp_path, logdir)
