@@ -24,10 +24,10 @@ kgen/metrics/intervals.py), results.json and a sample grid per recipe.
 
 Resumable: state.json in `--out` records each run; a run already trained and evaluated with the
 same settings is skipped (one measured with others, after a changed --budget or an edited recipe
-file for example, trains again in a new run directory), one whose training was cut off resumes from its checkpoint. A run
-that fails is named at the end (exit 1) and the others go on; the same command retries it. On a
-new machine, without state.json or the runs, the finished runs recorded in results.json are kept
-and only the others train.
+file for example, trains again in a new run directory), one whose training was cut off resumes
+from its checkpoint. A run that fails is named at the end (exit 1) and the others go on; the
+same command retries it. On a new machine, without state.json or the runs, the finished runs
+recorded in results.json are kept and only the others train.
 
 `--optimizers=adam,adagrad,rmsprop,sgd` makes the table seed 002's optimizer study: a row per
 recipe and optimizer (`mnist_vae_sgd`), each optimizer at its Keras default learning rate, and the
@@ -134,6 +134,11 @@ def optimizers_of(opts: Options) -> list[str]:
 def label(name: str, optimizer: str) -> str:
     """A row's name: the recipe, and the optimizer it was trained with when the table varies it."""
     return f"{name}_{optimizer}" if optimizer else name
+
+
+def one_seed_of(opts: Options) -> list[str]:
+    """The recipes trained at the first seed only (--one-seed)."""
+    return [n for n in opts.one_seed.split(",") if n]
 
 
 def seeds_of(opts: Options) -> list[int]:
@@ -464,7 +469,7 @@ def write_table(state: dict, opts: Options, out: Path) -> Path:
             listed.insert(0, f"- every conditional row: `--steps={opts.augment_steps}`. {AUGMENT_STEPS_REASON}")
         if listed:
             lines += ["", title, "", *listed]
-    one_seed = opts.one_seed.split(",")
+    one_seed = one_seed_of(opts)
     missing = [f"{label(n, o)} (seed {s})" for n, o in rows_of for s in seeds
                if (s == seeds[0] or n not in one_seed) and not any(e["seed"] == s for e in done.get(label(n, o), []))]
     if missing:
@@ -530,7 +535,7 @@ def build_table(opts: Options, _) -> Path:
     if len({on_faces(n) for n in names}) > 1:
         raise ConfigError("--recipes: face and MNIST recipes read different data; make one table of each")
     seeds, optimizers = seeds_of(opts), optimizers_of(opts)
-    one_seed = [n for n in opts.one_seed.split(",") if n]
+    one_seed = one_seed_of(opts)
     if set(one_seed) - set(names):
         raise ConfigError(f"--one-seed: {sorted(set(one_seed) - set(names))} not in --recipes={opts.recipes}; "
                           "name recipes of the table")

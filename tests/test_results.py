@@ -91,8 +91,8 @@ def test_the_optimizer_study_as_a_table_a_row_per_recipe_and_optimizer(tmp_path,
 
 def test_a_run_measured_with_other_settings_trains_again(tmp_path, monkeypatch):
     """A recorded run counts as done only with the table's settings (the folders it wrote to
-    aside, which differ between machines) and the recipe file's values; otherwise it trains afresh, not resumed from or
-    replaced by the stale run in --logdir."""
+    aside, which differ between machines) and the recipe file's values; otherwise it trains
+    afresh, not resumed from or replaced by the stale run in --logdir."""
     import dataclasses
     from pathlib import Path
 
